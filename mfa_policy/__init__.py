@@ -1,0 +1,22 @@
+"""mfa-policy: require MFA for AWS IAM users, with MFA self-service, as a Pulumi component."""
+
+from mfa_policy.document import SELF_SERVICE_NAMES, build_policy_document
+from mfa_policy.validation import InvalidInputError
+
+__all__ = [
+    "SELF_SERVICE_NAMES",
+    "InvalidInputError",
+    "RequireMfaPolicy",
+    "RequireMfaPolicyArgs",
+    "build_policy_document",
+]
+
+
+def __getattr__(name: str):
+    # The component imports pulumi_aws (large); load it only when asked for, so the pure policy
+    # builder and the verifier stay quick to import.
+    if name in ("RequireMfaPolicy", "RequireMfaPolicyArgs"):
+        from mfa_policy import component
+
+        return getattr(component, name)
+    raise AttributeError(f"module 'mfa_policy' has no attribute {name!r}")

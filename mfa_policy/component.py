@@ -1,0 +1,183 @@
+"""``RequireMfaPolicy``: the require-MFA policy as a Pulumi component resource."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+from typing_extensions import NotRequired, Required, TypedDict
+
+from mfa_policy.document import SELF_SERVICE_NAMES, build_policy_document
+from mfa_policy.validation import (
+    check_account_id,
+    check_bool,
+    check_choices,
+    check_description,
+    check_group_names,
+    check_iam_name,
+    check_iam_path,
+    check_positive_int,
+    check_tags,
+)
+
+TYPE_TOKEN = "mfa-policy:index:RequireMfaPolicy"
+DEFAULT_PATH = "/"
+DEFAULT_DESCRIPTION = (
+    "Requires MFA for every action except enrolling and managing the user's own MFA device (managed by mfa-policy)."
+)
+
+
+class RequireMfaPolicyArgs(TypedDict):
+    """Arguments of :class:`RequireMfaPolicy`. Only ``group_names`` is required."""
+
+    group_names: Required[Sequence[str]]
+    """IAM groups whose members must use MFA: 1-128 characters of letters, digits and
+    ``+=,.@_-`` each, no duplicates (IAM compares group names case-insensitively)."""
+
+    create_groups: NotRequired[bool]
+    """Create the groups (at ``path``) before attaching the policy. Default ``False``: attach to
+    groups that already exist."""
+
+    account_id: NotRequired[str]
+    """The 12-digit account the policy's ARNs name. Default: the caller's account, from
+    ``aws.get_caller_identity`` through the component's provider."""
+
+    allow_password_change_without_mfa: NotRequired[bool]
+    """Let users change their own password without MFA (a forced first-sign-in password change
+    happens before they can reach the MFA page). Default ``False``, as AWS recommends."""
+
+    allow_list_users: NotRequired[bool]
+    """Let users list users and account aliases without MFA, for console navigation. Default
+    ``False``."""
+
+    self_service: NotRequired[Sequence[str]]
+    """Credentials users may manage on their own user, with MFA: any of ``password``,
+    ``access_keys``, ``signing_certificates``, ``ssh_public_keys``,
+    ``service_specific_credentials``. Default: all five."""
+
+    max_mfa_age_seconds: NotRequired[int]
+    """When set, a session whose MFA sign-in is older than this many seconds is treated as one
+    without MFA. Default: unset (no limit)."""
+
+    policy_name: NotRequired[str]
+    """Name of the IAM managed policy. Default: the component's name."""
+
+    path: NotRequired[str]
+    """IAM path of the policy (and of created groups). Default ``/``."""
+
+    description: NotRequired[str]
+    """Description of the IAM policy (at most 1,000 characters). Default: a sentence saying what
+    the policy does."""
+
+    tags: NotRequired[Mapping[str, str]]
+    """Tags for the IAM policy (and created groups). Default: none."""
+
+
+_KNOWN_ARGS = frozenset(RequireMfaPolicyArgs.__annotations__)
+
+
+def _validated(args: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """Check every argument against its rule and fill in the defaults."""
+    unknown = sorted(set(args) - _KNOWN_ARGS)
+    if unknown:
+        raise TypeError(
+            f"RequireMfaPolicy got unknown argument(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_KNOWN_ARGS))}."
+        )
+    if "group_names" not in args:
+        raise TypeError("RequireMfaPolicy needs group_names: the IAM groups whose members must use MFA.")
+    max_age = args.get("max_mfa_age_seconds")
+    account_id = args.get("account_id")
+    return {
+        "group_names": check_group_names(args["group_names"], "group_names"),
+        "create_groups": check_bool(args.get("create_groups", False), "create_groups"),
+        "account_id": None if account_id is None else check_account_id(account_id, "account_id"),
+        "allow_password_change_without_mfa": check_bool(
+            args.get("allow_password_change_without_mfa", False), "allow_password_change_without_mfa"
+        ),
+        "allow_list_users": check_bool(args.get("allow_list_users", False), "allow_list_users"),
+        "self_service": check_choices(args.get("self_service", SELF_SERVICE_NAMES), "self_service", SELF_SERVICE_NAMES),
+        "max_mfa_age_seconds": None if max_age is None else check_positive_int(max_age, "max_mfa_age_seconds"),
+        "policy_name": check_iam_name(args.get("policy_name", name), "policy_name"),
+        "path": check_iam_path(args.get("path", DEFAULT_PATH), "path"),
+        "description": check_description(args.get("description", DEFAULT_DESCRIPTION), "description"),
+        "tags": check_tags(args.get("tags", {}), "tags"),
+    }
+
+
+class RequireMfaPolicy(pulumi.ComponentResource):
+    """An IAM managed policy that requires MFA, attached to IAM groups.
+
+    Children: one ``aws.iam.Policy`` named ``<name>-policy``; per group, an
+    ``aws.iam.GroupPolicyAttachment`` named ``<name>-<group>`` (and, with ``create_groups``, an
+    ``aws.iam.Group`` of the same logical name). The account and partition come from invokes made
+    with ``parent=self``, so a provider passed in ``opts`` decides both.
+    """
+
+    policy_arn: pulumi.Output[str]
+    """ARN of the IAM policy."""
+    policy_name: pulumi.Output[str]
+    """Name of the IAM policy."""
+    policy_document: pulumi.Output[str]
+    """The policy document as a JSON string."""
+    group_names: pulumi.Output[list[str]]
+    """The groups the policy is attached to."""
+
+    def __init__(
+        self,
+        name: str,
+        args: RequireMfaPolicyArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        # Validate everything first: a bad argument registers nothing, not even the component.
+        settings = _validated(args, name)
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
+        if settings["account_id"] is not None:
+            account_id: pulumi.Input[str] = settings["account_id"]
+        else:
+            account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+
+        document_options = {
+            key: settings[key]
+            for key in ("allow_password_change_without_mfa", "allow_list_users", "self_service", "max_mfa_age_seconds")
+        }
+        self.policy_document = pulumi.Output.all(account_id, partition).apply(
+            lambda values: json.dumps(build_policy_document(values[0], values[1], **document_options), indent=2)
+        )
+
+        policy = aws.iam.Policy(
+            f"{name}-policy",
+            name=settings["policy_name"],
+            path=settings["path"],
+            description=settings["description"],
+            policy=self.policy_document,
+            tags=settings["tags"] or None,
+            opts=child,
+        )
+
+        attached: list[pulumi.Output[str]] = []
+        for group_name in settings["group_names"]:
+            group: pulumi.Input[str] = group_name
+            if settings["create_groups"]:
+                group = aws.iam.Group(f"{name}-{group_name}", name=group_name, path=settings["path"], opts=child).name
+            attachment = aws.iam.GroupPolicyAttachment(
+                f"{name}-{group_name}", group=group, policy_arn=policy.arn, opts=child
+            )
+            attached.append(attachment.group)
+
+        self.policy_arn = policy.arn
+        self.policy_name = policy.name
+        self.group_names = pulumi.Output.all(*attached)
+        self.register_outputs(
+            {
+                "policy_arn": self.policy_arn,
+                "policy_name": self.policy_name,
+                "policy_document": self.policy_document,
+                "group_names": self.group_names,
+            }
+        )

@@ -1,0 +1,172 @@
+"""Reading and validating the program's stack config (pure: values come in as strings).
+
+The Pulumi CLI hands a program every config value as a string: lists as JSON, booleans as
+``true``/``false``, numbers as digits. ``read_settings`` parses those strings, checks each value
+with the same rules as the component (so a message names the config key, such as
+``mfa-policy:groups``) and returns the component's arguments. ``CONFIG_KEYS`` is the contract;
+``Pulumi.yaml`` declares the same keys, types and defaults (a test keeps them equal).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mfa_policy.document import SELF_SERVICE_NAMES
+from mfa_policy.validation import (
+    InvalidInputError,
+    check_account_id,
+    check_choices,
+    check_group_names,
+    check_iam_name,
+    check_positive_int,
+)
+
+NAMESPACE = "mfa-policy"
+COMPONENT_NAME = "require-mfa"
+
+
+@dataclass(frozen=True)
+class ConfigKey:
+    """One config key the program reads: its Pulumi.yaml type and default, and its parser."""
+
+    name: str
+    argument: str
+    type: str
+    default: Any
+    parse: Callable[[str, str], Any]
+    description: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{NAMESPACE}:{self.name}"
+
+
+def _parse_bool(raw: str, key: str) -> bool:
+    if raw not in ("true", "false"):
+        raise InvalidInputError(key, raw, "true or false")
+    return raw == "true"
+
+
+def _parse_json_list(raw: str, key: str, rule: str) -> Any:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise InvalidInputError(key, raw, rule) from None
+    if not isinstance(value, list):
+        raise InvalidInputError(key, value, rule)
+    return value
+
+
+def _parse_groups(raw: str, key: str) -> tuple[str, ...]:
+    return check_group_names(_parse_json_list(raw, key, "a list of IAM group names"), key)
+
+
+def _parse_self_service(raw: str, key: str) -> tuple[str, ...]:
+    value = _parse_json_list(raw, key, "a list of self-service names")
+    return check_choices(value, key, SELF_SERVICE_NAMES)
+
+
+def _parse_max_age(raw: str, key: str) -> int | None:
+    if not re.fullmatch(r"[0-9]+", raw):
+        raise InvalidInputError(key, raw, "a whole number of seconds greater than 0, or 0 for no limit")
+    seconds = int(raw)
+    return None if seconds == 0 else check_positive_int(seconds, key)
+
+
+def _parse_policy_name(raw: str, key: str) -> str:
+    return check_iam_name(raw, key)
+
+
+def _parse_account_id(raw: str, key: str) -> str | None:
+    return None if raw == "" else check_account_id(raw, key)
+
+
+CONFIG_KEYS: tuple[ConfigKey, ...] = (
+    ConfigKey(
+        "groups", "group_names", "array", None, _parse_groups, "IAM groups whose members must use MFA (required)."
+    ),
+    ConfigKey(
+        "createGroups",
+        "create_groups",
+        "boolean",
+        False,
+        _parse_bool,
+        "Create the groups instead of using existing ones.",
+    ),
+    ConfigKey(
+        "allowPasswordChangeWithoutMfa",
+        "allow_password_change_without_mfa",
+        "boolean",
+        False,
+        _parse_bool,
+        "Let users change their own password without MFA (first sign-in). AWS recommends against it.",
+    ),
+    ConfigKey(
+        "allowListUsers",
+        "allow_list_users",
+        "boolean",
+        False,
+        _parse_bool,
+        "Let users list users and account aliases without MFA.",
+    ),
+    ConfigKey(
+        "selfService",
+        "self_service",
+        "array",
+        list(SELF_SERVICE_NAMES),
+        _parse_self_service,
+        "Credentials users manage on their own user, with MFA.",
+    ),
+    ConfigKey(
+        "maxMfaAgeSeconds",
+        "max_mfa_age_seconds",
+        "integer",
+        0,
+        _parse_max_age,
+        "Treat MFA sessions older than this many seconds as without MFA; 0 means no limit.",
+    ),
+    ConfigKey(
+        "policyName", "policy_name", "string", COMPONENT_NAME, _parse_policy_name, "Name of the IAM managed policy."
+    ),
+    ConfigKey(
+        "accountId",
+        "account_id",
+        "string",
+        "",
+        _parse_account_id,
+        "Account the policy's ARNs name; empty means the deploying credentials' account.",
+    ),
+)
+
+
+def config_value_to_string(value: Any) -> str:
+    """Render a YAML config value the way the Pulumi CLI passes it to a program."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+def read_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
+    """Read every config key with ``get(name)`` and return the ``RequireMfaPolicy`` arguments.
+
+    ``get`` is ``pulumi.Config("mfa-policy").get`` in the program. A missing key takes its
+    documented default; ``groups`` has none. Raises ``InvalidInputError`` naming the full key
+    (``mfa-policy:<name>``) for the first value that breaks its rule.
+    """
+    args: dict[str, Any] = {}
+    for key in CONFIG_KEYS:
+        raw = get(key.name)
+        if raw is None:
+            if key.default is None:
+                raise InvalidInputError(key.full_name, None, f"a value: this key is required ({key.description})")
+            raw = config_value_to_string(key.default)
+        value = key.parse(raw, key.full_name)
+        if value is not None:
+            args[key.argument] = value
+    return args

@@ -1,0 +1,289 @@
+"""Offline preview: run a Pulumi program under the SDK's mock engine and describe its resources.
+
+No Pulumi CLI, no cloud: ``OfflineMocks`` answers the AWS invokes and fills in computed outputs
+(ARNs, IDs), and ``RecordingMonitor`` records every resource the program registers with its parent
+and inputs. ``preview_stack`` reads ``Pulumi.yaml`` and ``Pulumi.<stack>.yaml`` the way the CLI
+does (defaults applied, required keys enforced), runs the real ``__main__.py`` and returns what
+``pulumi up`` would create.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import runpy
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+
+from mfa_policy.config import config_value_to_string
+
+PLACEHOLDER_ACCOUNT_ID = "123456789012"
+
+CALLER_IDENTITY_TOKEN = "aws:index/getCallerIdentity:getCallerIdentity"
+PARTITION_TOKEN = "aws:index/getPartition:getPartition"
+GET_GROUP_TOKEN = "aws:iam/getGroup:getGroup"
+
+_DNS_SUFFIX = {"aws": "amazonaws.com", "aws-cn": "amazonaws.com.cn", "aws-us-gov": "amazonaws.com"}
+
+
+class ProjectError(Exception):
+    """The project or stack files cannot be read, or the stack config is incomplete."""
+
+
+def partition_for_region(region: str | None) -> str:
+    """The AWS partition of a region name (``cn-north-1`` -> ``aws-cn``); ``aws`` when unknown."""
+    if region and region.startswith("cn-"):
+        return "aws-cn"
+    if region and region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+class OfflineMocks(Mocks):
+    """Mocks that answer like AWS for one account, or one account per provider.
+
+    ``provider_accounts`` maps a provider's logical name to the account its credentials reach;
+    any other provider (and the default one) answers ``account_id``. ``caller_arn`` is who the
+    deployer is (default: an assumed role in the account); ``group_members`` maps a group name to
+    the user ARNs ``aws.iam.get_group`` reports. Every invoke is recorded in ``calls``.
+    """
+
+    def __init__(
+        self,
+        account_id: str = PLACEHOLDER_ACCOUNT_ID,
+        partition: str = "aws",
+        *,
+        provider_accounts: Mapping[str, str] | None = None,
+        caller_arn: str | None = None,
+        group_members: Mapping[str, list[str]] | None = None,
+    ) -> None:
+        self.account_id = account_id
+        self.partition = partition
+        self.provider_accounts = dict(provider_accounts or {})
+        self.caller_arn = caller_arn
+        self.group_members = dict(group_members or {})
+        self.calls: list[MockCallArgs] = []
+
+    def account_for(self, provider_reference: str | None) -> str:
+        """The account a provider reference (``<urn>::<id>``) reaches."""
+        if provider_reference:
+            urn = provider_reference.split("::" + provider_reference.rsplit("::", 1)[-1])[0]
+            logical_name = urn.rsplit("::", 1)[-1]
+            if logical_name in self.provider_accounts:
+                return self.provider_accounts[logical_name]
+        return self.account_id
+
+    def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
+        self.calls.append(args)
+        account = self.account_for(args.provider)
+        if args.token == CALLER_IDENTITY_TOKEN:
+            arn = self.caller_arn or f"arn:{self.partition}:sts::{account}:assumed-role/deployer/offline-preview"
+            return {"accountId": account, "arn": arn, "userId": "AROAEXAMPLEOFFLINE:offline-preview", "id": account}, []
+        if args.token == PARTITION_TOKEN:
+            suffix = _DNS_SUFFIX[self.partition]
+            return {
+                "partition": self.partition,
+                "dnsSuffix": suffix,
+                "reverseDnsPrefix": "com.amazonaws",
+                "id": self.partition,
+            }, []
+        if args.token == GET_GROUP_TOKEN:
+            name = args.args.get("groupName", "")
+            users = [
+                {"arn": arn, "userName": arn.rsplit("/", 1)[-1], "path": "/", "userId": f"AIDA{index:016d}"}
+                for index, arn in enumerate(self.group_members.get(name, []))
+            ]
+            arn = f"arn:{self.partition}:iam::{account}:group/{name}"
+            return {
+                "groupName": name,
+                "arn": arn,
+                "groupId": f"AGPA{name.upper()}",
+                "path": "/",
+                "users": users,
+                "id": name,
+            }, []
+        return {}, []
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
+        state = dict(args.inputs)
+        account = self.account_for(args.provider)
+        if args.typ == "aws:iam/policy:Policy":
+            arn = f"arn:{self.partition}:iam::{account}:policy{state.get('path', '/')}{state.get('name', args.name)}"
+            state.update(arn=arn, policyId=f"ANPA{args.name.upper()}", attachmentCount=0)
+            return arn, state
+        if args.typ == "aws:iam/group:Group":
+            name = state.get("name", args.name)
+            state.update(
+                arn=f"arn:{self.partition}:iam::{account}:group{state.get('path', '/')}{name}",
+                uniqueId=f"AGPA{name.upper()}",
+            )
+            return name, state
+        return f"{args.name}-id", state
+
+
+@dataclass
+class RegisteredResource:
+    """One resource a program registered: what ``pulumi up`` would create."""
+
+    type: str
+    name: str
+    urn: str
+    parent_urn: str
+    custom: bool
+    provider: str
+    inputs: dict[str, Any]
+
+
+class RecordingMonitor(MockMonitor):
+    """The SDK's mock monitor, also keeping each registration's parent, inputs and provider."""
+
+    def __init__(self, mocks: Mocks) -> None:
+        super().__init__(mocks)
+        self.registered: list[RegisteredResource] = []
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = pulumi.runtime.rpc.deserialize_properties(request.object)
+            self.registered.append(
+                RegisteredResource(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent_urn=request.parent,
+                    custom=request.custom,
+                    provider=request.provider,
+                    inputs=inputs,
+                )
+            )
+        return response
+
+
+@dataclass
+class ProgramRun:
+    """What one run of a program under mocks registered and exported."""
+
+    resources: list[RegisteredResource]
+    outputs: dict[str, Any]
+    calls: list[MockCallArgs] = field(default_factory=list)
+
+    def parent_name(self, resource: RegisteredResource) -> str | None:
+        for candidate in self.resources:
+            if candidate.urn == resource.parent_urn:
+                return candidate.name
+        return None
+
+
+def run_program(
+    program: Path,
+    config: Mapping[str, str],
+    mocks: OfflineMocks,
+    *,
+    project: str,
+    stack: str,
+) -> ProgramRun:
+    """Run ``program`` (a Pulumi ``__main__.py``) under ``mocks`` with ``config``; return what it did.
+
+    Uses a fresh event loop and fresh runtime settings, so runs do not leak into each other.
+    Exceptions from the program (a bad config value, say) propagate unchanged.
+    """
+    monitor = RecordingMonitor(mocks)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+        pulumi.runtime.set_all_config(dict(config))
+        outputs: dict[str, Any] = {}
+
+        @pulumi.runtime.test
+        def execute() -> pulumi.Output[Any]:
+            sys.path.insert(0, str(program.parent))
+            try:
+                runpy.run_path(str(program), run_name="__main__")
+            finally:
+                sys.path.remove(str(program.parent))
+            stack_outputs = pulumi.runtime.get_root_resource().outputs
+            return pulumi.Output.all(**stack_outputs).apply(outputs.update)
+
+        execute()
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+    return ProgramRun(resources=monitor.registered, outputs=outputs, calls=list(mocks.calls))
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise ProjectError(f"cannot read {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise ProjectError(f"{path} is not valid YAML: {error}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ProjectError(f"{path} must be a YAML mapping")
+    return data
+
+
+def stack_config(project_dir: Path, stack: str) -> tuple[str, dict[str, str]]:
+    """The project's name and the config a program sees for ``stack``, as the Pulumi CLI builds it.
+
+    Stack values override ``Pulumi.yaml`` defaults; a declared key with no default that the
+    stack does not set is an error, as with ``pulumi up``.
+    """
+    project = _load_yaml(project_dir / "Pulumi.yaml")
+    name = project.get("name")
+    if not isinstance(name, str):
+        raise ProjectError(f"{project_dir / 'Pulumi.yaml'} has no project name")
+    stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    if not stack_file.exists():
+        raise ProjectError(f"stack {stack!r} has no config file {stack_file}")
+    values = _load_yaml(stack_file).get("config") or {}
+    config = {key: config_value_to_string(value) for key, value in values.items()}
+    for key, declaration in (project.get("config") or {}).items():
+        full_key = key if ":" in key else f"{name}:{key}"
+        if full_key in config:
+            continue
+        if isinstance(declaration, dict):
+            if "default" not in declaration:
+                raise ProjectError(f"Stack {stack!r} is missing configuration value {key!r}")
+            config[full_key] = config_value_to_string(declaration["default"])
+        else:
+            config[full_key] = config_value_to_string(declaration)
+    return name, config
+
+
+@dataclass
+class StackPreview:
+    """The result of ``preview_stack``."""
+
+    stack: str
+    account_id: str
+    account_is_placeholder: bool
+    partition: str
+    run: ProgramRun
+
+
+def preview_stack(project_dir: Path, stack: str, account_id: str | None = None) -> StackPreview:
+    """Run the project's program for ``stack`` offline and return what it would create.
+
+    The caller's account is ``account_id``, else the stack's ``<project>:accountId``, else a
+    placeholder (``account_is_placeholder`` says so). The partition follows ``aws:region``.
+    """
+    project, config = stack_config(project_dir, stack)
+    placeholder = False
+    if account_id is None:
+        account_id = config.get(f"{project}:accountId") or None
+    if account_id is None:
+        account_id, placeholder = PLACEHOLDER_ACCOUNT_ID, True
+    partition = partition_for_region(config.get("aws:region"))
+    mocks = OfflineMocks(account_id, partition)
+    run = run_program(project_dir / "__main__.py", config, mocks, project=project, stack=stack)
+    return StackPreview(stack, account_id, placeholder, partition, run)

@@ -1,0 +1,138 @@
+"""Input rules shared by the policy builder, the component and the program's config (pure).
+
+Every rule takes the ``key`` it checks (an argument name such as ``group_names`` or a config key
+such as ``mfa-policy:groups``) so that one rule gives the same clear message wherever the value
+came from: the key, the value given, and what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+
+# IAM's documented patterns (IAM API reference, CreateGroup / CreatePolicy).
+_IAM_NAME = re.compile(r"[\w+=,.@-]{1,128}", re.ASCII)
+_IAM_PATH = re.compile(r"/|/[\x21-\x7e]+/")
+_IAM_PATH_MAX = 512
+_DESCRIPTION_MAX = 1000
+_TAGS_MAX = 50
+_TAG_KEY_MAX = 128
+_TAG_VALUE_MAX = 256
+_ACCOUNT_ID = re.compile(r"\d{12}", re.ASCII)
+
+IAM_NAME_RULE = "1-128 characters of letters, digits and +=,.@_-"
+
+
+class InvalidInputError(ValueError):
+    """A config value or argument that breaks its rule; the message names the key."""
+
+    def __init__(self, key: str, value: Any, allowed: str) -> None:
+        self.key = key
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"{key}: got {value!r}; expected {allowed}.")
+
+
+def check_account_id(value: Any, key: str = "account_id") -> str:
+    """Return ``value`` if it is an AWS account ID: a string of exactly 12 digits."""
+    if not isinstance(value, str) or not _ACCOUNT_ID.fullmatch(value):
+        raise InvalidInputError(key, value, "a 12-digit AWS account ID as a string, e.g. '111122223333'")
+    return value
+
+
+def check_partition(value: Any, key: str = "partition") -> str:
+    """Return ``value`` if it is one of the AWS partitions this policy supports."""
+    if value not in PARTITIONS:
+        raise InvalidInputError(key, value, "one of " + ", ".join(repr(p) for p in PARTITIONS))
+    return value
+
+
+def check_bool(value: Any, key: str) -> bool:
+    """Return ``value`` if it is a real boolean (not a word or a number)."""
+    if not isinstance(value, bool):
+        raise InvalidInputError(key, value, "true or false")
+    return value
+
+
+def check_choices(value: Any, key: str, allowed: Sequence[str]) -> tuple[str, ...]:
+    """Return ``value`` as a tuple in ``allowed``'s order, if it is a list of distinct known names."""
+    rule = "a list of distinct names from " + ", ".join(repr(name) for name in allowed)
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Collection):
+        raise InvalidInputError(key, value, rule)
+    names = list(value)
+    if any(name not in allowed for name in names) or len(set(names)) != len(names):
+        raise InvalidInputError(key, value, rule)
+    return tuple(name for name in allowed if name in names)
+
+
+def check_positive_int(value: Any, key: str) -> int:
+    """Return ``value`` if it is a whole number greater than zero."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidInputError(key, value, "a whole number of seconds greater than 0")
+    return value
+
+
+def check_iam_name(value: Any, key: str) -> str:
+    """Return ``value`` if IAM accepts it as a group or policy name."""
+    if not isinstance(value, str) or not _IAM_NAME.fullmatch(value):
+        raise InvalidInputError(key, value, IAM_NAME_RULE)
+    return value
+
+
+def check_group_names(value: Any, key: str = "group_names") -> tuple[str, ...]:
+    """Return ``value`` as a tuple if it is a non-empty list of distinct, valid IAM group names.
+
+    IAM group names are case-insensitive, so ``Admins`` and ``admins`` count as duplicates.
+    """
+    rule = f"a non-empty list of distinct IAM group names ({IAM_NAME_RULE})"
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence) or not value:
+        raise InvalidInputError(key, value, rule)
+    for name in value:
+        if not isinstance(name, str) or not _IAM_NAME.fullmatch(name):
+            raise InvalidInputError(key, value, rule)
+    folded = [name.lower() for name in value]
+    if len(set(folded)) != len(folded):
+        raise InvalidInputError(key, value, rule + "; names differing only in case are duplicates")
+    return tuple(value)
+
+
+def check_iam_path(value: Any, key: str = "path") -> str:
+    """Return ``value`` if it is an IAM path: '/' or '/segments/' of printable ASCII, at most 512."""
+    if not isinstance(value, str) or len(value) > _IAM_PATH_MAX or not _IAM_PATH.fullmatch(value):
+        raise InvalidInputError(
+            key,
+            value,
+            "an IAM path: '/' or one that starts and ends with '/' (e.g. '/security/'), "
+            "printable ASCII without spaces, at most 512 characters",
+        )
+    return value
+
+
+def check_description(value: Any, key: str = "description") -> str:
+    """Return ``value`` if it fits an IAM policy description (at most 1,000 characters)."""
+    if not isinstance(value, str) or len(value) > _DESCRIPTION_MAX:
+        raise InvalidInputError(key, value, f"a string of at most {_DESCRIPTION_MAX} characters")
+    return value
+
+
+def check_tags(value: Any, key: str = "tags") -> dict[str, str]:
+    """Return ``value`` as a dict if it is a valid IAM tag map (at most 50 string pairs)."""
+    rule = (
+        f"a mapping of at most {_TAGS_MAX} tags, keys of 1-{_TAG_KEY_MAX} characters not starting "
+        f"with 'aws:', values of at most {_TAG_VALUE_MAX} characters"
+    )
+    if not isinstance(value, Mapping) or len(value) > _TAGS_MAX:
+        raise InvalidInputError(key, value, rule)
+    for tag_key, tag_value in value.items():
+        if (
+            not isinstance(tag_key, str)
+            or not 1 <= len(tag_key) <= _TAG_KEY_MAX
+            or tag_key.lower().startswith("aws:")
+            or not isinstance(tag_value, str)
+            or len(tag_value) > _TAG_VALUE_MAX
+        ):
+            raise InvalidInputError(key, value, rule)
+    return dict(value)
