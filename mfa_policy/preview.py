@@ -10,6 +10,7 @@ does (defaults applied, required keys enforced), runs the real ``__main__.py`` a
 from __future__ import annotations
 
 import asyncio
+import re
 import runpy
 import sys
 from collections.abc import Mapping
@@ -30,6 +31,19 @@ PARTITION_TOKEN = "aws:index/getPartition:getPartition"
 GET_GROUP_TOKEN = "aws:iam/getGroup:getGroup"
 
 _DNS_SUFFIX = {"aws": "amazonaws.com", "aws-cn": "amazonaws.com.cn", "aws-us-gov": "amazonaws.com"}
+
+
+class _CliYamlLoader(yaml.SafeLoader):
+    """Reads booleans as YAML 1.2 does, like the Pulumi CLI: ``yes``/``on`` stay strings."""
+
+
+_CliYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_CliYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 class ProjectError(Exception):
@@ -220,7 +234,7 @@ def run_program(
 
 def _load_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=_CliYamlLoader)
     except OSError as error:
         raise ProjectError(f"cannot read {path}: {error.strerror}") from None
     except yaml.YAMLError as error:

@@ -1,0 +1,403 @@
+"""An offline evaluator of AWS identity-based policies (pure: no Pulumi, no I/O).
+
+``evaluate(policies, action, resource, context)`` decides one request the way AWS's policy
+evaluation logic does for identity-based policies: an explicit Deny wins, then any Allow, else an
+implicit deny. ``PolicySet`` compiles the documents once for many requests: patterns become
+regular expressions, and the statements that can apply to an action are looked up once per action.
+
+Supported: ``Action``/``NotAction`` (case-insensitive, ``*``/``?``), ``Resource``/``NotResource``
+(case-sensitive, matched ARN segment by segment), policy variables (``${aws:username}``, any
+context key, ``${key, 'default'}``, ``${*}``/``${?}``/``${$}``), and the condition operators
+``String*``, ``Numeric*``, ``Date*``, ``Bool``, ``BinaryEquals``, ``IpAddress``/``NotIpAddress``,
+``Arn*`` and ``Null``, with ``...IfExists`` and ``ForAnyValue:``/``ForAllValues:``. An operator
+it does not know raises ``PolicyFormatError``: it never matches silently.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import ipaddress
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+
+class Decision(str, enum.Enum):
+    """The outcome of one request."""
+
+    ALLOW = "Allow"
+    EXPLICIT_DENY = "ExplicitDeny"
+    IMPLICIT_DENY = "ImplicitDeny"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class PolicyFormatError(ValueError):
+    """A document that is not an IAM policy, or uses something the evaluator does not know."""
+
+
+# A request's context: condition key (lower case) -> its values. AWS's condition keys are
+# case-insensitive; a single-valued key has one value.
+Context = Mapping[str, Any]
+
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+_LITERAL_VARIABLES = {"*": "*", "?": "?", "$": "$"}
+
+
+def normalize_context(context: Context) -> dict[str, tuple[str, ...]]:
+    """Lower-case the keys and turn every value into a tuple of strings (booleans as true/false)."""
+    normalized: dict[str, tuple[str, ...]] = {}
+    for key, value in context.items():
+        values = value if isinstance(value, (list, tuple, set, frozenset)) else [value]
+        normalized[key.lower()] = tuple(_as_string(item) for item in values)
+    return normalized
+
+
+def _as_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def substitute(text: str, context: Mapping[str, tuple[str, ...]], *, escape: Callable[[str], str]) -> str | None:
+    """Replace policy variables in ``text``; None when a variable's key is absent (no default).
+
+    ``escape`` is applied to substituted values so that a value is matched literally.
+    """
+    missing = False
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal missing
+        body = match.group(1)
+        if body in _LITERAL_VARIABLES:
+            return escape(_LITERAL_VARIABLES[body])
+        key, _, default = body.partition(",")
+        values = context.get(key.strip().lower())
+        if values and len(values) == 1:
+            return escape(values[0])
+        default = default.strip()
+        if default.startswith("'") and default.endswith("'") and len(default) >= 2:
+            return escape(default[1:-1])
+        missing = True
+        return ""
+
+    result = _VARIABLE.sub(replace, text)
+    return None if missing else result
+
+
+def _glob_regex(pattern: str, *, wildcard_chars: str = ".") -> str:
+    """The regular-expression body of an IAM glob: ``*`` any run, ``?`` one character."""
+    parts = []
+    for char in pattern:
+        if char == "*":
+            parts.append(f"{wildcard_chars}*")
+        elif char == "?":
+            parts.append(wildcard_chars)
+        else:
+            parts.append(re.escape(char))
+    return "".join(parts)
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    return re.compile(_glob_regex(pattern), re.DOTALL)
+
+
+def _arn_regex(pattern: str) -> re.Pattern[str]:
+    """An ARN pattern: the first five segments each match within their segment; the rest as a whole."""
+    if pattern == "*":
+        return re.compile(".*", re.DOTALL)
+    segments = pattern.split(":", 5)
+    if len(segments) < 6 or segments[0] != "arn":
+        return _glob(pattern)
+    head = ":".join(_glob_regex(segment, wildcard_chars="[^:]") for segment in segments[:5])
+    return re.compile(head + ":" + _glob_regex(segments[5]), re.DOTALL)
+
+
+def _escape_glob(value: str) -> str:
+    # A substituted value is literal text: its own * and ? must not act as wildcards.
+    return value.replace("*", "\x00STAR\x00").replace("?", "\x00QMARK\x00")
+
+
+def _unescape_regex(regex: str) -> str:
+    return regex.replace(re.escape("\x00STAR\x00"), re.escape("*")).replace(re.escape("\x00QMARK\x00"), re.escape("?"))
+
+
+def _as_list(value: Any, element: str) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return value
+    raise PolicyFormatError(f"{element} must be a string or a list of strings, got {value!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Condition operators: each compares one context value with one policy value.
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _date(text: str) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(float(text), tz=timezone.utc)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _compare(parse: Callable[[str], Any], test: Callable[[Any, Any], bool]) -> Callable[[str, str], bool]:
+    def compare(actual: str, expected: str) -> bool:
+        left, right = parse(actual), parse(expected)
+        return left is not None and right is not None and test(left, right)
+
+    return compare
+
+
+def _string_like(actual: str, expected: str) -> bool:
+    return _glob(expected).fullmatch(actual) is not None
+
+
+def _arn_like(actual: str, expected: str) -> bool:
+    return _arn_regex(expected).fullmatch(actual) is not None
+
+
+def _bool(actual: str, expected: str) -> bool:
+    return actual.lower() == expected.lower()
+
+
+def _binary(actual: str, expected: str) -> bool:
+    try:
+        return base64.b64decode(actual, validate=True) == base64.b64decode(expected, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _ip(actual: str, expected: str) -> bool:
+    try:
+        return ipaddress.ip_address(actual) in ipaddress.ip_network(expected, strict=False)
+    except ValueError:
+        return False
+
+
+# Operator name -> (comparison, negated). A negated operator matches when no value compares.
+_OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
+    "StringEquals": (lambda a, e: a == e, False),
+    "StringNotEquals": (lambda a, e: a == e, True),
+    "StringEqualsIgnoreCase": (lambda a, e: a.lower() == e.lower(), False),
+    "StringNotEqualsIgnoreCase": (lambda a, e: a.lower() == e.lower(), True),
+    "StringLike": (_string_like, False),
+    "StringNotLike": (_string_like, True),
+    "NumericEquals": (_compare(_number, lambda a, e: a == e), False),
+    "NumericNotEquals": (_compare(_number, lambda a, e: a == e), True),
+    "NumericLessThan": (_compare(_number, lambda a, e: a < e), False),
+    "NumericLessThanEquals": (_compare(_number, lambda a, e: a <= e), False),
+    "NumericGreaterThan": (_compare(_number, lambda a, e: a > e), False),
+    "NumericGreaterThanEquals": (_compare(_number, lambda a, e: a >= e), False),
+    "DateEquals": (_compare(_date, lambda a, e: a == e), False),
+    "DateNotEquals": (_compare(_date, lambda a, e: a == e), True),
+    "DateLessThan": (_compare(_date, lambda a, e: a < e), False),
+    "DateLessThanEquals": (_compare(_date, lambda a, e: a <= e), False),
+    "DateGreaterThan": (_compare(_date, lambda a, e: a > e), False),
+    "DateGreaterThanEquals": (_compare(_date, lambda a, e: a >= e), False),
+    "Bool": (_bool, False),
+    "BinaryEquals": (_binary, False),
+    "IpAddress": (_ip, False),
+    "NotIpAddress": (_ip, True),
+    "ArnEquals": (_arn_like, False),
+    "ArnLike": (_arn_like, False),
+    "ArnNotEquals": (_arn_like, True),
+    "ArnNotLike": (_arn_like, True),
+}
+
+
+class _Condition:
+    """One operator on one key with its values, compiled."""
+
+    __slots__ = ("compare", "if_exists", "key", "negated", "null_check", "set_operator", "values")
+
+    def __init__(self, operator: str, key: str, values: Any) -> None:
+        set_operator, _, name = operator.rpartition(":")
+        if set_operator not in ("", "ForAnyValue", "ForAllValues"):
+            raise PolicyFormatError(f"unknown condition set operator {set_operator!r} in {operator!r}")
+        self.set_operator = set_operator
+        self.if_exists = name.endswith("IfExists") and name != "IfExists"
+        if self.if_exists:
+            name = name[: -len("IfExists")]
+        self.key = key.lower()
+        self.values = [_as_string(value) for value in (values if isinstance(values, list) else [values])]
+        self.null_check = name == "Null"
+        if self.null_check:
+            self.compare, self.negated = _bool, False
+        elif name in _OPERATORS:
+            self.compare, self.negated = _OPERATORS[name]
+        else:
+            raise PolicyFormatError(f"unknown condition operator {operator!r}")
+
+    def matches(self, context: Mapping[str, tuple[str, ...]]) -> bool:
+        actual = context.get(self.key)
+        if self.null_check:
+            absent = "true" if not actual else "false"
+            return any(absent == value.lower() for value in self.values)
+        if not actual:
+            if self.set_operator == "ForAllValues":
+                return True
+            if self.set_operator == "ForAnyValue":
+                return False
+            return self.if_exists or self.negated
+        expected = [value for value in (self._substituted(v, context) for v in self.values) if value is not None]
+
+        def one(value: str) -> bool:
+            hit = any(self.compare(value, candidate) for candidate in expected)
+            return not hit if self.negated else hit
+
+        if self.set_operator == "ForAllValues":
+            return all(one(value) for value in actual)
+        if self.set_operator == "ForAnyValue" or not self.negated:
+            return any(one(value) for value in actual)
+        return all(one(value) for value in actual)
+
+    @staticmethod
+    def _substituted(value: str, context: Mapping[str, tuple[str, ...]]) -> str | None:
+        if "${" not in value:
+            return value
+        return substitute(value, context, escape=lambda text: text)
+
+
+class _Statement:
+    """One statement, compiled."""
+
+    __slots__ = ("action_regex", "conditions", "deny", "not_action", "not_resource", "resources", "sid")
+
+    def __init__(self, statement: Any, index: int) -> None:
+        if not isinstance(statement, dict):
+            raise PolicyFormatError(f"statement {index} is not an object")
+        self.sid = statement.get("Sid", f"#{index}")
+        effect = statement.get("Effect")
+        if effect not in ("Allow", "Deny"):
+            raise PolicyFormatError(f"statement {self.sid}: Effect must be Allow or Deny, got {effect!r}")
+        self.deny = effect == "Deny"
+        actions, self.not_action = self._pair(statement, "Action", "NotAction")
+        self.action_regex = re.compile(
+            "|".join(f"(?:{_glob_regex(pattern)})" for pattern in actions), re.IGNORECASE | re.DOTALL
+        )
+        resources, self.not_resource = self._pair(statement, "Resource", "NotResource")
+        self.resources = resources
+        conditions = statement.get("Condition", {})
+        if not isinstance(conditions, dict):
+            raise PolicyFormatError(f"statement {self.sid}: Condition must be an object")
+        self.conditions = []
+        for operator, keys in conditions.items():
+            if not isinstance(keys, dict):
+                raise PolicyFormatError(f"statement {self.sid}: Condition {operator} must map keys to values")
+            for key, values in keys.items():
+                self.conditions.append(_Condition(operator, key, values))
+
+    def _pair(self, statement: dict[str, Any], positive: str, negative: str) -> tuple[list[str], bool]:
+        if (positive in statement) == (negative in statement):
+            raise PolicyFormatError(f"statement {self.sid}: needs exactly one of {positive} and {negative}")
+        if positive in statement:
+            return _as_list(statement[positive], positive), False
+        return _as_list(statement[negative], negative), True
+
+    def covers_action(self, action: str) -> bool:
+        return (self.action_regex.fullmatch(action) is not None) != self.not_action
+
+
+class PolicySet:
+    """Identity-based policy documents compiled for many evaluations.
+
+    ``PolicySet([doc1, doc2]).evaluate("iam:GetUser", arn, {"aws:username": "alice"})``
+    """
+
+    def __init__(self, policies: Iterable[Mapping[str, Any]]) -> None:
+        self.statements: list[_Statement] = []
+        for policy in policies:
+            if not isinstance(policy, Mapping) or "Statement" not in policy:
+                raise PolicyFormatError("a policy document is an object with a Statement element")
+            body = policy["Statement"]
+            body = [body] if isinstance(body, dict) else body
+            if not isinstance(body, list):
+                raise PolicyFormatError("Statement must be an object or a list of objects")
+            self.statements.extend(_Statement(statement, index) for index, statement in enumerate(body))
+        self._by_action: dict[str, tuple[list[_Statement], list[_Statement]]] = {}
+        self._resource_patterns: dict[str, re.Pattern[str]] = {}
+
+    def statements_for(self, action: str) -> tuple[list[_Statement], list[_Statement]]:
+        """The (Deny, Allow) statements whose Action/NotAction covers ``action``, cached."""
+        key = action.lower()
+        found = self._by_action.get(key)
+        if found is None:
+            covering = [statement for statement in self.statements if statement.covers_action(action)]
+            found = (
+                [statement for statement in covering if statement.deny],
+                [statement for statement in covering if not statement.deny],
+            )
+            self._by_action[key] = found
+        return found
+
+    def _resource_matches(self, statement: _Statement, resource: str, context: Mapping[str, tuple[str, ...]]) -> bool:
+        hit = False
+        for pattern in statement.resources:
+            if "${" in pattern:
+                resolved = substitute(pattern, context, escape=_escape_glob)
+                if resolved is None:
+                    continue
+                compiled = self._compiled_resource(resolved)
+            else:
+                compiled = self._compiled_resource(pattern)
+            if compiled.fullmatch(resource):
+                hit = True
+                break
+        return hit != statement.not_resource
+
+    def _compiled_resource(self, pattern: str) -> re.Pattern[str]:
+        compiled = self._resource_patterns.get(pattern)
+        if compiled is None:
+            compiled = re.compile(_unescape_regex(_arn_regex(pattern).pattern), re.DOTALL)
+            self._resource_patterns[pattern] = compiled
+        return compiled
+
+    def _applies(self, statement: _Statement, resource: str, context: Mapping[str, tuple[str, ...]]) -> bool:
+        return self._resource_matches(statement, resource, context) and all(
+            condition.matches(context) for condition in statement.conditions
+        )
+
+    def evaluate(self, action: str, resource: str, context: Context | None = None) -> Decision:
+        """Decide one request; ``context`` maps condition keys to values."""
+        normalized = normalize_context(context or {})
+        return self.evaluate_normalized(action, resource, normalized)
+
+    def evaluate_normalized(self, action: str, resource: str, context: Mapping[str, tuple[str, ...]]) -> Decision:
+        """``evaluate`` for a context already passed through ``normalize_context`` (faster)."""
+        denies, allows = self.statements_for(action)
+        for statement in denies:
+            if self._applies(statement, resource, context):
+                return Decision.EXPLICIT_DENY
+        for statement in allows:
+            if self._applies(statement, resource, context):
+                return Decision.ALLOW
+        return Decision.IMPLICIT_DENY
+
+
+def evaluate(
+    policies: Sequence[Mapping[str, Any]], action: str, resource: str, context: Context | None = None
+) -> Decision:
+    """Decide one request against identity-based policy documents, as AWS does.
+
+    Returns ``Decision.ALLOW``, ``Decision.EXPLICIT_DENY`` or ``Decision.IMPLICIT_DENY`` (a ``str``
+    enum: ``"Allow"``, ``"ExplicitDeny"``, ``"ImplicitDeny"``). For many requests against the same
+    documents, build a ``PolicySet`` once instead.
+    """
+    return PolicySet(policies).evaluate(action, resource, context)
