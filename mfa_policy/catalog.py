@@ -33,12 +33,23 @@ class Catalog:
     def __init__(self, actions: dict[str, CatalogAction], schema_version: str = "") -> None:
         self._actions = actions
         self.schema_version = schema_version
+        self._resources: dict[tuple[str, str, str, tuple[str, ...]], list[str]] = {}
+        self._services: dict[str, list[CatalogAction]] | None = None
 
     def __len__(self) -> int:
         return len(self._actions)
 
     def __iter__(self) -> Iterator[CatalogAction]:
         return iter(self._actions.values())
+
+    def services(self) -> dict[str, list[CatalogAction]]:
+        """The actions grouped by service prefix (lower case), in catalog order."""
+        if self._services is None:
+            grouped: dict[str, list[CatalogAction]] = {}
+            for action in self:
+                grouped.setdefault(action.name.split(":", 1)[0].lower(), []).append(action)
+            self._services = grouped
+        return self._services
 
     def get(self, name: str) -> CatalogAction | None:
         """The action named ``name`` (any case), or None."""
@@ -69,16 +80,22 @@ class Catalog:
     def resources_for(
         self, action: CatalogAction, *, account_id: str, partition: str, users_with_path: tuple[str, ...]
     ) -> list[str]:
-        """Concrete resources for ``action``: one per ARN format and user, or ``["*"]`` if it takes none."""
-        if not action.arn_formats:
-            return ["*"]
-        resources: list[str] = []
+        """Concrete resources for ``action``: one per ARN format and user, or ``["*"]`` if it takes none.
+
+        The result is cached; callers must not change the list.
+        """
+        key = (action.name, account_id, partition, users_with_path)
+        cached = self._resources.get(key)
+        if cached is not None:
+            return cached
+        resources: list[str] = [] if action.arn_formats else ["*"]
         for arn_format in action.arn_formats:
             users = users_with_path if "${UserName" in arn_format else users_with_path[:1]
             for user in users:
                 arn = self.fill(arn_format, account_id=account_id, partition=partition, user_name_with_path=user)
                 if arn not in resources:
                     resources.append(arn)
+        self._resources[key] = resources
         return resources
 
 

@@ -20,7 +20,7 @@ import binascii
 import enum
 import ipaddress
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -278,7 +278,17 @@ class _Condition:
 class _Statement:
     """One statement, compiled."""
 
-    __slots__ = ("action_regex", "conditions", "deny", "not_action", "not_resource", "resources", "sid")
+    __slots__ = (
+        "action_regex",
+        "conditions",
+        "deny",
+        "matches_every_action",
+        "not_action",
+        "not_resource",
+        "resources",
+        "services",
+        "sid",
+    )
 
     def __init__(self, statement: Any, index: int) -> None:
         if not isinstance(statement, dict):
@@ -292,6 +302,12 @@ class _Statement:
         self.action_regex = re.compile(
             "|".join(f"(?:{_glob_regex(pattern)})" for pattern in actions), re.IGNORECASE | re.DOTALL
         )
+        self.matches_every_action = "*" in actions
+        # The services the patterns can name, when every pattern spells its service out: an
+        # action of any other service is decided without a regular expression.
+        prefixes = [pattern.split(":", 1)[0] for pattern in actions]
+        literal = all(":" in pattern for pattern in actions) and not any("*" in p or "?" in p for p in prefixes)
+        self.services = frozenset(prefix.lower() for prefix in prefixes) if literal else None
         resources, self.not_resource = self._pair(statement, "Resource", "NotResource")
         self.resources = resources
         conditions = statement.get("Condition", {})
@@ -315,6 +331,20 @@ class _Statement:
         return (self.action_regex.fullmatch(action) is not None) != self.not_action
 
 
+class _Covering:
+    """The statements that cover a set of actions, split by effect."""
+
+    __slots__ = ("allows", "denies", "group", "resource_independent")
+
+    def __init__(self, group: int, statements: list[_Statement]) -> None:
+        self.group = group
+        self.denies = [statement for statement in statements if statement.deny]
+        self.allows = [statement for statement in statements if not statement.deny]
+        self.resource_independent = all(
+            statement.resources == ["*"] and not statement.not_resource for statement in statements
+        )
+
+
 class PolicySet:
     """Identity-based policy documents compiled for many evaluations.
 
@@ -331,21 +361,75 @@ class PolicySet:
             if not isinstance(body, list):
                 raise PolicyFormatError("Statement must be an object or a list of objects")
             self.statements.extend(_Statement(statement, index) for index, statement in enumerate(body))
-        self._by_action: dict[str, tuple[list[_Statement], list[_Statement]]] = {}
+        self._by_action: dict[str, _Covering] = {}
+        self._groups: dict[tuple[int, ...], _Covering] = {}
+        self._plans: dict[str, tuple[list[int], list[int]]] = {}
         self._resource_patterns: dict[str, re.Pattern[str]] = {}
+        self._decisions: dict[tuple[int, Hashable], Decision] = {}
 
     def statements_for(self, action: str) -> tuple[list[_Statement], list[_Statement]]:
         """The (Deny, Allow) statements whose Action/NotAction covers ``action``, cached."""
+        covering = self._covering(action)
+        return covering.denies, covering.allows
+
+    def _service_plan(self, service: str) -> tuple[list[int], list[int]]:
+        """For a service: the statements that cover all its actions, and those to test per action."""
+        plan = self._plans.get(service)
+        if plan is None:
+            always, per_action = [], []
+            for index, statement in enumerate(self.statements):
+                if statement.matches_every_action:
+                    covers = not statement.not_action
+                elif statement.services is not None and service not in statement.services:
+                    covers = statement.not_action  # no pattern names this service
+                else:
+                    per_action.append(index)
+                    continue
+                if covers:
+                    always.append(index)
+            plan = (always, per_action)
+            self._plans[service] = plan
+        return plan
+
+    def _group(self, indexes: list[int]) -> _Covering:
+        # Actions covered by the same statements share one group (and its cached decisions).
+        key = tuple(sorted(indexes))
+        found = self._groups.get(key)
+        if found is None:
+            found = _Covering(len(self._groups), [self.statements[i] for i in key])
+            self._groups[key] = found
+        return found
+
+    def _covering(self, action: str) -> _Covering:
         key = action.lower()
         found = self._by_action.get(key)
         if found is None:
-            covering = [statement for statement in self.statements if statement.covers_action(action)]
-            found = (
-                [statement for statement in covering if statement.deny],
-                [statement for statement in covering if not statement.deny],
-            )
+            always, per_action = self._service_plan(key.split(":", 1)[0])
+            found = self._group(always + [i for i in per_action if self.statements[i].covers_action(action)])
             self._by_action[key] = found
         return found
+
+    def service_decision(
+        self, service: str, context: Mapping[str, tuple[str, ...]], context_key: Hashable
+    ) -> Decision | None:
+        """The one decision for every action and resource of ``service``, or None if they can differ.
+
+        It exists when no statement names an action of the service individually and every
+        statement that covers the service has ``Resource: "*"``: then the whole service is decided
+        at once (a catalog-wide check then costs per service, not per action).
+        """
+        always, per_action = self._service_plan(service.lower())
+        if per_action:
+            return None
+        covering = self._group(always)
+        if not covering.resource_independent:
+            return None
+        cache_key = (covering.group, context_key)
+        decision = self._decisions.get(cache_key)
+        if decision is None:
+            decision = self._decide(covering, "*", context)
+            self._decisions[cache_key] = decision
+        return decision
 
     def _resource_matches(self, statement: _Statement, resource: str, context: Mapping[str, tuple[str, ...]]) -> bool:
         hit = False
@@ -379,13 +463,34 @@ class PolicySet:
         normalized = normalize_context(context or {})
         return self.evaluate_normalized(action, resource, normalized)
 
-    def evaluate_normalized(self, action: str, resource: str, context: Mapping[str, tuple[str, ...]]) -> Decision:
-        """``evaluate`` for a context already passed through ``normalize_context`` (faster)."""
-        denies, allows = self.statements_for(action)
-        for statement in denies:
+    def evaluate_normalized(
+        self,
+        action: str,
+        resource: str,
+        context: Mapping[str, tuple[str, ...]],
+        context_key: Hashable | None = None,
+    ) -> Decision:
+        """``evaluate`` for a context already passed through ``normalize_context`` (faster).
+
+        ``context_key`` names the context (any hashable): a caller that passes the same key
+        promises the same context, so a decision that does not depend on the resource (every
+        covering statement has ``Resource: "*"``) is computed once per statement group and key.
+        """
+        covering = self._covering(action)
+        if context_key is not None and covering.resource_independent:
+            cache_key = (covering.group, context_key)
+            decision = self._decisions.get(cache_key)
+            if decision is None:
+                decision = self._decide(covering, resource, context)
+                self._decisions[cache_key] = decision
+            return decision
+        return self._decide(covering, resource, context)
+
+    def _decide(self, covering: _Covering, resource: str, context: Mapping[str, tuple[str, ...]]) -> Decision:
+        for statement in covering.denies:
             if self._applies(statement, resource, context):
                 return Decision.EXPLICIT_DENY
-        for statement in allows:
+        for statement in covering.allows:
             if self._applies(statement, resource, context):
                 return Decision.ALLOW
         return Decision.IMPLICIT_DENY

@@ -142,29 +142,25 @@ class Verifier:
         self.policy_sets = {ALONE: PolicySet([document]), NEXT_TO_ALLOW_ALL: PolicySet([document, ALLOW_ALL])}
         self.contexts = request_contexts(intent)
         self.no_mfa_contexts = [c for name, c in self.contexts.items() if name != "mfa"]
-        self._resources: dict[str, list[str]] = {}
         bootstrap = intent.bootstrap()
         self._own_user_bootstrap = {a.lower() for a, where in bootstrap if where == "own user"}
         self._device_bootstrap = {a.lower() for a, where in bootstrap if where == "mfa/*"}
         self._account_bootstrap = {a.lower() for a, where in bootstrap if where == "*"}
         self._own_arns = set(intent.own_user_arns())
         self._device_prefix = intent.arn("mfa/")
+        self.bootstrap_services = {action.split(":", 1)[0].lower() for action, _ in bootstrap}
 
     def decide(self, policies: str, action: str, resource: str, context: RequestContext) -> Decision:
-        return self.policy_sets[policies].evaluate_normalized(action, resource, context.values)
+        return self.policy_sets[policies].evaluate_normalized(action, resource, context.values, context.name)
 
     def resources(self, action: CatalogAction) -> list[str]:
         """The concrete resources of an action: alice's own (both paths), bob's (both), or ``*``."""
-        found = self._resources.get(action.name)
-        if found is None:
-            found = self.catalog.resources_for(
-                action,
-                account_id=self.intent.account_id,
-                partition=self.intent.partition,
-                users_with_path=OWN_USER_PATHS + OTHER_USER_PATHS,
-            )
-            self._resources[action.name] = found
-        return found
+        return self.catalog.resources_for(
+            action,
+            account_id=self.intent.account_id,
+            partition=self.intent.partition,
+            users_with_path=OWN_USER_PATHS + OTHER_USER_PATHS,
+        )
 
     def is_bootstrap(self, action: str, resource: str) -> bool:
         """Whether the bootstrap set allows ``action`` on ``resource`` without MFA."""
@@ -197,15 +193,34 @@ def _collect(found: list[Counterexample | None]) -> list[Counterexample]:
     return [item for item in found if item is not None]
 
 
+def _catalog_wide(
+    verifier: Verifier, guarantee: str, contexts: list[RequestContext], allowed: bool
+) -> list[Counterexample]:
+    """Every action in the catalog on each of its resources, next to allow-all, must be allowed
+    (or not): bootstrap requests are exempt when expecting a deny. A service the policy never
+    names is decided once per context instead of once per action."""
+    policy_set = verifier.policy_sets[NEXT_TO_ALLOW_ALL]
+    bootstrap_services = verifier.bootstrap_services if not allowed else set()
+    found: list[Counterexample | None] = []
+    for service, actions in verifier.catalog.services().items():
+        for context in contexts:
+            shared = None
+            if service not in bootstrap_services:
+                shared = policy_set.service_decision(service, context.values, context.name)
+            if shared is not None and (shared is Decision.ALLOW) == allowed:
+                continue
+            for action in actions:
+                for resource in verifier.resources(action):
+                    if allowed or not verifier.is_bootstrap(action.name, resource):
+                        found.append(
+                            verifier.expect(guarantee, NEXT_TO_ALLOW_ALL, action.name, resource, context, allowed)
+                        )
+    return _collect(found)
+
+
 def check_g1(verifier: Verifier) -> list[Counterexample]:
     """G1 lockdown: without MFA, next to allow-all, everything but the bootstrap set is denied."""
-    found: list[Counterexample | None] = []
-    for context in verifier.no_mfa_contexts:
-        for action in verifier.catalog:
-            for resource in verifier.resources(action):
-                if not verifier.is_bootstrap(action.name, resource):
-                    found.append(verifier.expect("G1", NEXT_TO_ALLOW_ALL, action.name, resource, context, False))
-    return _collect(found)
+    return _catalog_wide(verifier, "G1", verifier.no_mfa_contexts, allowed=False)
 
 
 def check_g2(verifier: Verifier) -> list[Counterexample]:
@@ -258,12 +273,7 @@ def check_g4(verifier: Verifier) -> list[Counterexample]:
 
 def check_g5(verifier: Verifier) -> list[Counterexample]:
     """G5 no collateral damage: with MFA, next to allow-all, every action in the catalog is allowed."""
-    context = verifier.contexts["mfa"]
-    found: list[Counterexample | None] = []
-    for action in verifier.catalog:
-        for resource in verifier.resources(action):
-            found.append(verifier.expect("G5", NEXT_TO_ALLOW_ALL, action.name, resource, context, True))
-    return _collect(found)
+    return _catalog_wide(verifier, "G5", [verifier.contexts["mfa"]], allowed=True)
 
 
 def check_g6(verifier: Verifier) -> list[Counterexample]:
