@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NotRequired, Required
 
 import pulumi
 import pulumi_aws as aws
-from typing_extensions import NotRequired, Required, TypedDict
+from typing_extensions import TypedDict
 
 from mfa_policy.document import SELF_SERVICE_NAMES, build_policy_document
 from mfa_policy.validation import (

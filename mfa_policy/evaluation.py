@@ -21,19 +21,16 @@ import enum
 import ipaddress
 import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 
-class Decision(str, enum.Enum):
+class Decision(enum.StrEnum):
     """The outcome of one request."""
 
     ALLOW = "Allow"
     EXPLICIT_DENY = "ExplicitDeny"
     IMPLICIT_DENY = "ImplicitDeny"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class PolicyFormatError(ValueError):
@@ -147,14 +144,14 @@ def _number(text: str) -> float | None:
 
 def _date(text: str) -> datetime | None:
     try:
-        return datetime.fromtimestamp(float(text), tz=timezone.utc)
+        return datetime.fromtimestamp(float(text), tz=UTC)
     except ValueError:
         pass
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _compare(parse: Callable[[str], Any], test: Callable[[Any, Any], bool]) -> Callable[[str, str], bool]:

@@ -65,7 +65,8 @@ class OfflineMocks(Mocks):
     ``provider_accounts`` maps a provider's logical name to the account its credentials reach;
     any other provider (and the default one) answers ``account_id``. ``caller_arn`` is who the
     deployer is (default: an assumed role in the account); ``group_members`` maps a group name to
-    the user ARNs ``aws.iam.get_group`` reports. Every invoke is recorded in ``calls``.
+    the user ARNs ``aws.iam.get_group`` reports. Every invoke is recorded in ``calls``, every
+    registration in ``created``.
     """
 
     def __init__(
@@ -83,6 +84,7 @@ class OfflineMocks(Mocks):
         self.caller_arn = caller_arn
         self.group_members = dict(group_members or {})
         self.calls: list[MockCallArgs] = []
+        self.created: list[tuple[str, str]] = []  # (type, logical name) of every registration
 
     def account_for(self, provider_reference: str | None) -> str:
         """The account a provider reference (``<urn>::<id>``) reaches."""
@@ -125,6 +127,7 @@ class OfflineMocks(Mocks):
         return {}, []
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
+        self.created.append((args.typ, args.name))
         state = dict(args.inputs)
         account = self.account_for(args.provider)
         if args.typ == "aws:iam/policy:Policy":

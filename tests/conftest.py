@@ -1,0 +1,48 @@
+"""Shared fixtures: a fresh event loop and Pulumi mocks per test; the request contexts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+
+from mfa_policy.preview import OfflineMocks, RecordingMonitor, RegisteredResource
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT.parent / "shared" / "reference"
+ACCOUNT_ID = "111122223333"
+
+
+class PulumiMocks:
+    """The mocks and monitor of one test; ``install`` swaps in mocks with other answers."""
+
+    def __init__(self) -> None:
+        self.mocks = self.install()
+
+    def install(self, account_id: str = ACCOUNT_ID, **options: Any) -> OfflineMocks:
+        mocks = OfflineMocks(account_id, **options)
+        self.monitor = RecordingMonitor(mocks)
+        pulumi.runtime.set_mocks(mocks, project="mfa-policy", stack="test", preview=False, monitor=self.monitor)
+        self.mocks = mocks
+        return mocks
+
+    def registered(self, type_: str | None = None) -> list[RegisteredResource]:
+        return [r for r in self.monitor.registered if type_ is None or r.type == type_]
+
+    def calls(self, token: str) -> list[Any]:
+        return [call for call in self.mocks.calls if call.token == token]
+
+
+@pytest.fixture
+def pulumi_mocks() -> Iterator[PulumiMocks]:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        yield PulumiMocks()
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()

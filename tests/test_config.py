@@ -1,0 +1,111 @@
+"""read_settings: config strings -> component arguments, with errors that name the key."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from mfa_policy.config import CONFIG_KEYS, config_value_to_string, read_settings
+from mfa_policy.document import SELF_SERVICE_NAMES
+from mfa_policy.validation import InvalidInputError
+
+
+def reader(values: dict[str, str]):
+    return values.get
+
+
+def test_only_groups_is_required_and_defaults_apply():
+    assert read_settings(reader({"groups": '["admins"]'})) == {
+        "group_names": ("admins",),
+        "create_groups": False,
+        "allow_password_change_without_mfa": False,
+        "allow_list_users": False,
+        "self_service": SELF_SERVICE_NAMES,
+        "policy_name": "require-mfa",
+    }
+
+
+def test_every_key_is_read():
+    settings = read_settings(
+        reader(
+            {
+                "groups": '["ops","admins"]',
+                "createGroups": "true",
+                "allowPasswordChangeWithoutMfa": "true",
+                "allowListUsers": "false",
+                "selfService": '["ssh_public_keys","password"]',
+                "maxMfaAgeSeconds": "43200",
+                "policyName": "RequireMfa",
+                "accountId": "012345678901",
+            }
+        )
+    )
+    assert settings == {
+        "group_names": ("ops", "admins"),
+        "create_groups": True,
+        "allow_password_change_without_mfa": True,
+        "allow_list_users": False,
+        "self_service": ("password", "ssh_public_keys"),
+        "max_mfa_age_seconds": 43200,
+        "policy_name": "RequireMfa",
+        "account_id": "012345678901",
+    }
+
+
+def test_zero_max_age_and_empty_account_mean_unset():
+    settings = read_settings(reader({"groups": '["a"]', "maxMfaAgeSeconds": "0", "accountId": ""}))
+    assert "max_mfa_age_seconds" not in settings
+    assert "account_id" not in settings
+
+
+def test_missing_groups_names_the_key():
+    with pytest.raises(
+        InvalidInputError, match=r"^mfa-policy:groups: got None; expected a value: this key is required"
+    ):
+        read_settings(reader({}))
+
+
+@pytest.mark.parametrize(
+    ("key", "raw"),
+    [
+        ("groups", "admins"),
+        ("groups", "[]"),
+        ("groups", '{"a": 1}'),
+        ("groups", '["a","a"]'),
+        ("createGroups", "yes"),
+        ("allowListUsers", "1"),
+        ("selfService", "password"),
+        ("selfService", '["keys"]'),
+        ("maxMfaAgeSeconds", "-1"),
+        ("maxMfaAgeSeconds", "1h"),
+        ("policyName", "bad name"),
+        ("accountId", "1234"),
+    ],
+)
+def test_bad_values_name_the_full_key(key, raw):
+    values = {"groups": '["admins"]', key: raw}
+    with pytest.raises(InvalidInputError, match=f"^mfa-policy:{key}: got "):
+        read_settings(reader(values))
+
+
+def test_pulumi_yaml_declares_every_key_with_the_same_type_and_default():
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    declared = project["config"]
+    assert set(declared) == {key.name for key in CONFIG_KEYS}
+    for key in CONFIG_KEYS:
+        declaration = declared[key.name]
+        assert declaration["type"] == key.type, key.name
+        assert declaration.get("description"), key.name
+        if key.default is None:
+            assert "default" not in declaration, key.name
+        else:
+            assert declaration["default"] == key.default, key.name
+
+
+def test_config_values_render_like_the_cli():
+    assert config_value_to_string(True) == "true"
+    assert config_value_to_string(["a", "b"]) == json.dumps(["a", "b"])
+    assert config_value_to_string(43200) == "43200"

@@ -1,0 +1,79 @@
+"""The program (__main__.py) for each stack, run under mocks with the stack's config."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from conftest import ACCOUNT_ID, ROOT
+from mfa_policy import build_policy_document
+from mfa_policy.preview import OfflineMocks, run_program, stack_config
+from mfa_policy.validation import InvalidInputError
+
+ATTACHMENT = "aws:iam/groupPolicyAttachment:GroupPolicyAttachment"
+
+
+def run_stack(stack: str, directory=ROOT, account_id: str = ACCOUNT_ID):
+    project, config = stack_config(directory, stack)
+    return run_program(directory / "__main__.py", config, OfflineMocks(account_id), project=project, stack=stack)
+
+
+def test_dev_stack_exports():
+    run = run_stack("dev")
+    assert run.outputs["policyName"] == "require-mfa-dev"
+    assert run.outputs["policyArn"] == f"arn:aws:iam::{ACCOUNT_ID}:policy/require-mfa-dev"
+    assert run.outputs["groups"] == ["developers", "dev-admins"]
+    expected = build_policy_document(ACCOUNT_ID, allow_password_change_without_mfa=True, allow_list_users=True)
+    assert json.loads(run.outputs["policyDocument"]) == expected
+    assert sorted(r.name for r in run.resources if r.type == "aws:iam/group:Group") == [
+        "require-mfa-dev-admins",
+        "require-mfa-developers",
+    ]
+
+
+def test_prod_stack_exports():
+    run = run_stack("prod")
+    assert run.outputs["policyName"] == "require-mfa"
+    assert run.outputs["groups"] == ["administrators", "operators", "read-only"]
+    expected = build_policy_document(ACCOUNT_ID, self_service=["password", "access_keys"], max_mfa_age_seconds=43200)
+    assert json.loads(run.outputs["policyDocument"]) == expected
+    assert not [r for r in run.resources if r.type == "aws:iam/group:Group"]
+    assert len([r for r in run.resources if r.type == ATTACHMENT]) == 3
+
+
+def test_stacks_differ():
+    assert run_stack("dev").outputs["policyDocument"] != run_stack("prod").outputs["policyDocument"]
+
+
+@pytest.fixture
+def project_copy(tmp_path):
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ("mfa-policy:createGroups: yes", "mfa-policy:createGroups"),
+        ("mfa-policy:maxMfaAgeSeconds: -60", "mfa-policy:maxMfaAgeSeconds"),
+        ("mfa-policy:selfService: password", "mfa-policy:selfService"),
+        ("mfa-policy:accountId: '12345'", "mfa-policy:accountId"),
+    ],
+)
+def test_a_bad_config_value_fails_naming_its_key(project_copy, line, key):
+    (project_copy / "Pulumi.bad.yaml").write_text(f"config:\n  mfa-policy:groups: [admins]\n  {line}\n")
+    with pytest.raises(InvalidInputError, match=f"^{key}: got "):
+        run_stack("bad", project_copy)
+
+
+def test_a_bad_config_value_registers_nothing(project_copy):
+    (project_copy / "Pulumi.bad.yaml").write_text("config:\n  mfa-policy:groups: [admins, 'bad name']\n")
+    project, config = stack_config(project_copy, "bad")
+    mocks = OfflineMocks(ACCOUNT_ID)
+    with pytest.raises(InvalidInputError, match=r"^mfa-policy:groups: got "):
+        run_program(project_copy / "__main__.py", config, mocks, project=project, stack="bad")
+    assert mocks.calls == []
+    assert mocks.created == []
