@@ -13,7 +13,8 @@ import pytest
 from mfa_policy.preview import OfflineMocks, RecordingMonitor, RegisteredResource
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = ROOT.parent / "shared" / "reference"
+# Copies of shared/reference/: the Pulumi project schema and the policies we compare against.
+REFERENCE = ROOT / "tests" / "data"
 ACCOUNT_ID = "111122223333"
 
 
