@@ -108,9 +108,12 @@ def _arn_regex(pattern: str) -> re.Pattern[str]:
     if pattern == "*":
         return re.compile(".*", re.DOTALL)
     segments = pattern.split(":", 5)
-    if len(segments) < 6 or segments[0] != "arn":
+    if segments[0] != "arn":
         return _glob(pattern)
+    # An ARN pattern with fewer than six segments cannot match a full ARN: no * crosses a colon.
     head = ":".join(_glob_regex(segment, wildcard_chars="[^:]") for segment in segments[:5])
+    if len(segments) < 6:
+        return re.compile(head, re.DOTALL)
     return re.compile(head + ":" + _glob_regex(segments[5]), re.DOTALL)
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mfa_policy.catalog import Catalog, CatalogAction, load_catalog
-from mfa_policy.document import SELF_SERVICE, SELF_SERVICE_NAMES
+from mfa_policy.document import SELF_SERVICE, SELF_SERVICE_NAMES, build_policy_document
 from mfa_policy.evaluation import Decision, PolicySet, normalize_context
 
 TEST_ACCOUNT_ID = "111122223333"
@@ -80,6 +80,39 @@ class Intent:
 
     def other_user_arns(self) -> tuple[str, ...]:
         return tuple(self.arn(f"user/{path}") for path in OTHER_USER_PATHS)
+
+
+DOCUMENT_OPTIONS = ("allow_password_change_without_mfa", "allow_list_users", "self_service", "max_mfa_age_seconds")
+
+
+def intent_for_builder(account_id: str, partition: str = "aws", **options: Any) -> tuple[dict[str, Any], Intent]:
+    """The project's document for these options, and the intent to check it against."""
+    document = build_policy_document(account_id, partition, **options)
+    intent = Intent(
+        account_id=account_id,
+        partition=partition,
+        allow_password_change_without_mfa=options.get("allow_password_change_without_mfa", False),
+        allow_list_users=options.get("allow_list_users", False),
+        self_service=tuple(n for n in SELF_SERVICE_NAMES if n in options.get("self_service", SELF_SERVICE_NAMES)),
+        max_mfa_age_seconds=options.get("max_mfa_age_seconds"),
+        rebuild=lambda: build_policy_document(account_id, partition, **options),
+    )
+    return document, intent
+
+
+def intent_for_file(document: Mapping[str, Any], **options: Any) -> Intent:
+    """The intent of a hand-written policy: account and partition read from its ARNs.
+
+    The first ARN whose account and partition are spelled out (no wildcard) decides; otherwise
+    the test account and ``aws``. ``options`` say which optional bootstrap actions it intends.
+    """
+    account_id, partition = TEST_ACCOUNT_ID, "aws"
+    for element in ("Resource", "NotResource"):
+        for _, resource in _policy_strings(document, element):
+            parts = resource.split(":", 5)
+            if len(parts) == 6 and parts[0] == "arn" and parts[4] and not set("*?$") & set(parts[4] + parts[1]):
+                return Intent(account_id=parts[4], partition=parts[1], **options)
+    return Intent(account_id=account_id, partition=partition, **options)
 
 
 @dataclass(frozen=True)
@@ -390,3 +423,62 @@ def check_all(
     """Run G1-G8 on ``document``; map each guarantee to its counterexamples (empty: it holds)."""
     verifier = Verifier(document, intent, catalog)
     return {name: check(verifier) for name, (_, check) in GUARANTEES.items()}
+
+
+# What ``explain`` shows: (group, action, alice's own resource, another user's resource or None).
+def _explain_rows(intent: Intent) -> list[tuple[str, str, str, str | None]]:
+    own, other = intent.arn("user/alice"), intent.arn("user/bob")
+    rows: list[tuple[str, str, str, str | None]] = []
+    labelled = (
+        [("bootstrap", entry) for entry in BOOTSTRAP]
+        + [("option: password change without MFA", entry) for entry in PASSWORD_CHANGE_BOOTSTRAP]
+        + [("option: list users without MFA", entry) for entry in LIST_USERS_BOOTSTRAP]
+    )
+    for group, (action, where) in labelled:
+        if where == "own user":
+            rows.append((group, action, own, other))
+        elif where == "mfa/*":
+            rows.append((group, action, intent.arn("mfa/My Phone"), None))
+        else:
+            rows.append((group, action, "*", None))
+    rows.append(("MFA removal", "iam:DeactivateMFADevice", own, other))
+    rows.append(("MFA removal", "iam:DeleteVirtualMFADevice", intent.arn("mfa/My Phone"), None))
+    for name in SELF_SERVICE_NAMES:
+        for action in SELF_SERVICE[name][1]:
+            rows.append((f"self-service: {name}", action, own, other))
+    for action, resource in (
+        ("iam:CreateUser", intent.arn("user/mallory")),
+        ("iam:AttachUserPolicy", own),
+        ("s3:ListAllMyBuckets", "*"),
+        ("ec2:DescribeInstances", "*"),
+        ("sts:AssumeRole", intent.arn("role/admin")),
+    ):
+        rows.append(("other services", action, resource, None))
+    seen: set[str] = set()
+    return [row for row in rows if not (row[1] in seen or seen.add(row[1]))]
+
+
+def decision_matrix(verifier: Verifier) -> dict[str, Any]:
+    """The decisions a person reads at a glance, for the policy alone and next to allow-all.
+
+    ``{"columns": [...], "tables": {policies: [{"group", "action", "cells": {column: decision}}]}}``
+    where a column is ``<context> / own`` or ``<context> / other`` and a decision is ``allow``,
+    ``deny`` or ``-`` (no other user's resource for that action).
+    """
+    contexts = list(verifier.contexts.values())
+    columns = [f"{context.name} / {whose}" for context in contexts for whose in ("own", "other")]
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for policies in (ALONE, NEXT_TO_ALLOW_ALL):
+        rows = []
+        for group, action, own, other in _explain_rows(verifier.intent):
+            cells = {}
+            for context in contexts:
+                for whose, resource in (("own", own), ("other", other)):
+                    if resource is None:
+                        cells[f"{context.name} / {whose}"] = "-"
+                    else:
+                        decision = verifier.decide(policies, action, resource, context)
+                        cells[f"{context.name} / {whose}"] = "allow" if decision is Decision.ALLOW else "deny"
+            rows.append({"group": group, "action": action, "cells": cells})
+        tables[policies] = rows
+    return {"columns": columns, "tables": tables}

@@ -9,7 +9,8 @@ import pytest
 
 from conftest import ACCOUNT_ID, ROOT
 from mfa_policy import build_policy_document
-from mfa_policy.preview import OfflineMocks, run_program, stack_config
+from mfa_policy.preview import OfflineMocks, run_program
+from mfa_policy.project import stack_config
 from mfa_policy.validation import InvalidInputError
 
 ATTACHMENT = "aws:iam/groupPolicyAttachment:GroupPolicyAttachment"

@@ -1,0 +1,79 @@
+"""The Pulumi project's files: ``Pulumi.yaml`` and ``Pulumi.<stack>.yaml``, read as the CLI reads them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mfa_policy.config import config_value_to_string
+
+
+class _CliYamlLoader(yaml.SafeLoader):
+    """Reads booleans as YAML 1.2 does, like the Pulumi CLI: ``yes``/``on`` stay strings."""
+
+
+_CliYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_CliYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+class ProjectError(Exception):
+    """The project or stack files cannot be read, or the stack config is incomplete."""
+
+
+def partition_for_region(region: str | None) -> str:
+    """The AWS partition of a region name (``cn-north-1`` -> ``aws-cn``); ``aws`` when unknown."""
+    if region and region.startswith("cn-"):
+        return "aws-cn"
+    if region and region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.load(path.read_text(), Loader=_CliYamlLoader)
+    except OSError as error:
+        raise ProjectError(f"cannot read {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise ProjectError(f"{path} is not valid YAML: {error}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ProjectError(f"{path} must be a YAML mapping")
+    return data
+
+
+def stack_config(project_dir: Path, stack: str) -> tuple[str, dict[str, str]]:
+    """The project's name and the config a program sees for ``stack``, as the Pulumi CLI builds it.
+
+    Stack values override ``Pulumi.yaml`` defaults; a declared key with no default that the
+    stack does not set is an error, as with ``pulumi up``.
+    """
+    project = _load_yaml(project_dir / "Pulumi.yaml")
+    name = project.get("name")
+    if not isinstance(name, str):
+        raise ProjectError(f"{project_dir / 'Pulumi.yaml'} has no project name")
+    stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    if not stack_file.exists():
+        raise ProjectError(f"stack {stack!r} has no config file {stack_file}")
+    values = _load_yaml(stack_file).get("config") or {}
+    config = {key: config_value_to_string(value) for key, value in values.items()}
+    for key, declaration in (project.get("config") or {}).items():
+        full_key = key if ":" in key else f"{name}:{key}"
+        if full_key in config:
+            continue
+        if isinstance(declaration, dict):
+            if "default" not in declaration:
+                raise ProjectError(f"Stack {stack!r} is missing configuration value {key!r}")
+            config[full_key] = config_value_to_string(declaration["default"])
+        else:
+            config[full_key] = config_value_to_string(declaration)
+    return name, config

@@ -1,0 +1,128 @@
+"""``python -m mfa_policy verify`` and ``explain``: output, exit codes, bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REFERENCE, ROOT
+from mfa_policy.__main__ import main
+
+
+def test_verify_defaults_pass(capsys):
+    assert main(["verify"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Verifying the project's policy") and "AWS actions" in out[0]
+    assert out[1:9] == [
+        "G1 lockdown ... pass",
+        "G2 enrollment works ... pass",
+        "G3 others are out of reach ... pass",
+        "G4 removing MFA needs MFA ... pass",
+        "G5 no collateral damage ... pass",
+        "G6 self-service is self-only and MFA-only ... pass",
+        "G7 options do exactly what they say ... pass",
+        "G8 valid and small ... pass",
+    ]
+    assert out[-1] == "all guarantees hold"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_verify_stacks_pass(stack, capsys):
+    assert main(["verify", "--stack", stack, "--cwd", str(ROOT)]) == 0
+    assert f"stack '{stack}'" in capsys.readouterr().out
+
+
+def test_verify_with_flags_builds_with_those_options(capsys):
+    assert main(["verify", "--allow-password-change-without-mfa", "--allow-list-users", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert all(g["pass"] for g in report["guarantees"].values())
+
+
+def test_verify_the_2014_policy_fails_with_counterexamples(capsys):
+    assert main(["verify", "--policy-file", str(REFERENCE / "seed-2014-policy.json")]) == 1
+    out = capsys.readouterr().out
+    for name in ("G1 lockdown ... FAIL (", "G2 enrollment works ... FAIL (", "G4 removing MFA needs MFA ... FAIL ("):
+        assert name in out
+    assert (
+        "iam:DeactivateMFADevice on arn:aws:iam::xxx:user/alice [keys, next to allow-all]: Allow, expected deny" in out
+    )
+
+
+def test_verify_json_lists_counterexamples(capsys):
+    assert main(["verify", "--policy-file", str(REFERENCE / "aws-reference-policy.json"), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["guarantees"]["G1"]["pass"] is False
+    assert {"guarantee": "G1", "action": "iam:EnableMFADevice"}.items() <= report["guarantees"]["G1"][
+        "counterexamples"
+    ][0].items()
+    assert report["guarantees"]["G5"] == {"title": "no collateral damage", "pass": True, "counterexamples": []}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read"),
+        ("{not json", "is not JSON"),
+        ('{"Version": "2012-10-17"}', "is not an IAM policy document"),
+        (
+            '{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"Maybe": {"k": "v"}}}]}',
+            "unknown",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", ["verify", "explain"])
+def test_bad_policy_files_exit_2(tmp_path, capsys, content, message, command):
+    path = tmp_path / "policy.json"
+    if content is not None:
+        path.write_text(content)
+    assert main([command, "--policy-file", str(path)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_stack_and_flags_do_not_mix(capsys):
+    assert main(["verify", "--stack", "dev", "--cwd", str(ROOT), "--allow-list-users"]) == 2
+    assert "stack's config decides" in capsys.readouterr().err
+
+
+def test_stack_and_policy_file_are_exclusive(capsys):
+    with pytest.raises(SystemExit) as raised:
+        main(["verify", "--stack", "dev", "--policy-file", "x.json"])
+    assert raised.value.code == 2
+
+
+def test_explain_markdown_shows_own_and_other_per_context(capsys):
+    assert main(["explain"]) == 0
+    out = capsys.readouterr().out
+    assert "| | action | keys / own | keys / other | console / own | console / other | mfa / own | mfa / other |" in out
+    assert "| bootstrap | `iam:EnableMFADevice` | allow | deny | allow | deny | allow | deny |" in out
+    assert "| MFA removal | `iam:DeactivateMFADevice` | deny | deny | deny | deny | allow | deny |" in out
+    # Beside allow-all, with MFA everything is allowed, without MFA only the bootstrap set.
+    beside = out.split("## Next to allow-all", 1)[1]
+    assert "| other services | `s3:ListAllMyBuckets` | deny | - | deny | - | allow | - |" in beside
+    assert "| bootstrap | `iam:EnableMFADevice` | allow | deny | allow | deny | allow | allow |" in beside
+
+
+def test_explain_json_for_a_stack_with_max_age(capsys):
+    assert main(["explain", "--stack", "prod", "--cwd", str(ROOT), "--format", "json"]) == 0
+    matrix = json.loads(capsys.readouterr().out)
+    assert "mfa-expired / own" in matrix["columns"]
+    rows = {row["action"]: row["cells"] for row in matrix["tables"]["alone"]}
+    assert rows["sts:GetSessionToken"]["mfa-expired / own"] == "allow"
+    assert rows["iam:CreateAccessKey"]["mfa-expired / own"] == "deny"
+    assert rows["iam:CreateAccessKey"]["mfa / own"] == "allow"
+    assert rows["iam:UploadSSHPublicKey"]["mfa / own"] == "deny"  # not in prod's selfService
+
+
+def test_module_entry_point_runs():
+    completed = subprocess.run(
+        [sys.executable, "-m", "mfa_policy", "verify", "--policy-file", "/nonexistent.json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr == "error: cannot read /nonexistent.json: No such file or directory\n"
