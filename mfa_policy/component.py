@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, NotRequired, Required
 
@@ -73,7 +74,12 @@ class RequireMfaPolicyArgs(TypedDict):
     the policy does."""
 
     tags: NotRequired[Mapping[str, str]]
-    """Tags for the IAM policy (and created groups). Default: none."""
+    """Tags for the IAM policy. Default: none."""
+
+    allow_enforcing_deployer: NotRequired[bool]
+    """Proceed even when the deploying identity is an IAM user in one of the groups. Default
+    ``False``: the component stops before creating anything, because long-term keys of an enforced
+    user can do nothing on the next run."""
 
 
 _KNOWN_ARGS = frozenset(RequireMfaPolicyArgs.__annotations__)
@@ -104,7 +110,36 @@ def _validated(args: Mapping[str, Any], name: str) -> dict[str, Any]:
         "path": check_iam_path(args.get("path", DEFAULT_PATH), "path"),
         "description": check_description(args.get("description", DEFAULT_DESCRIPTION), "description"),
         "tags": check_tags(args.get("tags", {}), "tags"),
+        "allow_enforcing_deployer": check_bool(args.get("allow_enforcing_deployer", False), "allow_enforcing_deployer"),
     }
+
+
+class DeployerLockoutError(Exception):
+    """The deploying IAM user is in a group the policy is about to enforce."""
+
+
+_IAM_USER_ARN = re.compile(r"arn:[^:]+:iam::\d{12}:user/.+")
+
+
+def check_deployer_not_enforced(component: str, caller_arn: str, members: Mapping[str, Sequence[str]]) -> None:
+    """Raise ``DeployerLockoutError`` when ``caller_arn`` is an IAM user in one of the groups.
+
+    ``members`` maps each existing target group to its users' ARNs. Roles, assumed roles,
+    federated users and the root user are never blocked: the policy applies only to group members.
+    """
+    if not _IAM_USER_ARN.fullmatch(caller_arn):
+        return
+    groups = [group for group, arns in members.items() if caller_arn in arns]
+    if groups:
+        raise DeployerLockoutError(
+            f"RequireMfaPolicy {component!r}: you are deploying as the IAM user {caller_arn}, a member of "
+            f"{', '.join(repr(g) for g in groups)}, which this policy makes require MFA. With long-term access "
+            "keys, every later `pulumi up` would be denied. Nothing was created. Ways out: deploy as a role "
+            "(assumed roles are never blocked); or deploy with an MFA session (aws sts get-session-token "
+            "--serial-number <your MFA device ARN> --token-code <code>), which this check cannot tell from "
+            "long-term keys, and confirm with mfa-policy:allowEnforcingDeployer=true "
+            "(allow_enforcing_deployer=True); or set that option to proceed knowingly."
+        )
 
 
 class RequireMfaPolicy(pulumi.ComponentResource):
@@ -136,11 +171,13 @@ class RequireMfaPolicy(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
-        if settings["account_id"] is not None:
-            account_id: pulumi.Input[str] = settings["account_id"]
-        else:
-            account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        partition = aws.get_partition_output(opts=invoke).partition
+        check_deployer = not settings["allow_enforcing_deployer"] and not settings["create_groups"]
+        caller = None
+        if settings["account_id"] is None or check_deployer:
+            caller = aws.get_caller_identity_output(opts=invoke)
+        account_id: pulumi.Input[str] = settings["account_id"] or caller.account_id
 
         document_options = {
             key: settings[key]
@@ -150,12 +187,25 @@ class RequireMfaPolicy(pulumi.ComponentResource):
             lambda values: json.dumps(build_policy_document(values[0], values[1], **document_options), indent=2)
         )
 
+        # The policy and its attachments wait for the lockout check: if it fails, none is created.
+        checked_document: pulumi.Output[str] = self.policy_document
+        if check_deployer and caller is not None:
+            members = {
+                group: aws.iam.get_group_output(group_name=group, opts=invoke).users.apply(
+                    lambda users: [user.arn for user in users]
+                )
+                for group in settings["group_names"]
+            }
+            checked_document = pulumi.Output.all(self.policy_document, caller.arn, pulumi.Output.all(**members)).apply(
+                lambda values: check_deployer_not_enforced(name, values[1], values[2]) or values[0]
+            )
+
         policy = aws.iam.Policy(
             f"{name}-policy",
             name=settings["policy_name"],
             path=settings["path"],
             description=settings["description"],
-            policy=self.policy_document,
+            policy=checked_document,
             tags=settings["tags"] or None,
             opts=child,
         )

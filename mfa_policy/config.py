@@ -133,6 +133,14 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         "policyName", "policy_name", "string", COMPONENT_NAME, _parse_policy_name, "Name of the IAM managed policy."
     ),
     ConfigKey(
+        "allowEnforcingDeployer",
+        "allow_enforcing_deployer",
+        "boolean",
+        False,
+        _parse_bool,
+        "Proceed even when the deploying IAM user is in one of the groups (see the lockout check).",
+    ),
+    ConfigKey(
         "accountId",
         "account_id",
         "string",

@@ -11,7 +11,6 @@ import pytest
 from mfa_policy import RequireMfaPolicy, build_policy_document
 from mfa_policy.component import DEFAULT_DESCRIPTION, TYPE_TOKEN
 from mfa_policy.preview import CALLER_IDENTITY_TOKEN, PARTITION_TOKEN
-from mfa_policy.validation import InvalidInputError
 
 ACCOUNT = "111122223333"
 POLICY = "aws:iam/policy:Policy"
@@ -88,7 +87,8 @@ def test_a_provider_passed_to_the_component_decides_the_account(pulumi_mocks, op
 
 @pulumi.runtime.test
 def test_account_id_override_skips_the_caller_identity(pulumi_mocks):
-    component = RequireMfaPolicy("require-mfa", {"group_names": ["admins"], "account_id": "999988887777"})
+    args = {"group_names": ["admins"], "account_id": "999988887777", "allow_enforcing_deployer": True}
+    component = RequireMfaPolicy("require-mfa", args)
 
     def check(values):
         assert json.loads(values[2]) == build_policy_document("999988887777")
@@ -168,43 +168,3 @@ def test_create_groups_creates_then_attaches(pulumi_mocks):
         assert values[3] == ["admins", "ops"]
 
     return resolved(component).apply(check)
-
-
-@pytest.mark.parametrize(
-    ("arguments", "key"),
-    [
-        ({"group_names": []}, "group_names"),
-        ({"group_names": "admins"}, "group_names"),
-        ({"group_names": ["admins", "ADMINS"]}, "group_names"),
-        ({"group_names": ["bad name"]}, "group_names"),
-        ({"group_names": ["g"], "create_groups": "true"}, "create_groups"),
-        ({"group_names": ["g"], "account_id": "123"}, "account_id"),
-        ({"group_names": ["g"], "allow_password_change_without_mfa": 1}, "allow_password_change_without_mfa"),
-        ({"group_names": ["g"], "allow_list_users": None}, "allow_list_users"),
-        ({"group_names": ["g"], "self_service": ["pasword"]}, "self_service"),
-        ({"group_names": ["g"], "max_mfa_age_seconds": 0}, "max_mfa_age_seconds"),
-        ({"group_names": ["g"], "policy_name": "has space"}, "policy_name"),
-        ({"group_names": ["g"], "policy_name": "p" * 129}, "policy_name"),
-        ({"group_names": ["g"], "path": "security"}, "path"),
-        ({"group_names": ["g"], "description": "d" * 1001}, "description"),
-        ({"group_names": ["g"], "tags": {"aws:x": "y"}}, "tags"),
-    ],
-)
-def test_bad_arguments_fail_before_anything_is_registered(pulumi_mocks, arguments, key):
-    with pytest.raises(InvalidInputError, match=f"^{key}: got ") as raised:
-        RequireMfaPolicy("require-mfa", arguments)
-    assert raised.value.key == key
-    assert pulumi_mocks.monitor.registered == []
-
-
-def test_default_policy_name_is_checked_too(pulumi_mocks):
-    with pytest.raises(InvalidInputError, match=r"^policy_name: got 'my component'"):
-        RequireMfaPolicy("my component", {"group_names": ["g"]})
-    assert pulumi_mocks.monitor.registered == []
-
-
-@pytest.mark.parametrize("arguments", [{}, {"group_names": ["g"], "groups": ["g"]}])
-def test_missing_or_unknown_arguments_are_type_errors(pulumi_mocks, arguments):
-    with pytest.raises(TypeError, match="group_names"):
-        RequireMfaPolicy("require-mfa", arguments)
-    assert pulumi_mocks.monitor.registered == []

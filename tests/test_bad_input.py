@@ -1,0 +1,135 @@
+"""Bad input never half-applies: every bad config value and component argument fails with one
+message naming the key, the value given and what is allowed, and registers nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pulumi
+import pytest
+
+from conftest import ROOT
+from mfa_policy import RequireMfaPolicy
+from mfa_policy.preview import OfflineMocks, run_program
+from mfa_policy.validation import InvalidInputError
+
+CONFIG_CASES = [
+    ("groups", "admins"),
+    ("groups", "[]"),
+    ("groups", '["admins", "admins"]'),
+    ("groups", '["Ops", "ops"]'),
+    ("groups", '["has space"]'),
+    ("groups", '["' + "g" * 129 + '"]'),
+    ("groups", "[1]"),
+    ("createGroups", "yes"),
+    ("createGroups", "1"),
+    ("allowPasswordChangeWithoutMfa", "on"),
+    ("allowListUsers", "no"),
+    ("selfService", "password"),
+    ("selfService", '["keys"]'),
+    ("selfService", '["password", "password"]'),
+    ("selfService", '{"password": true}'),
+    ("maxMfaAgeSeconds", "-60"),
+    ("maxMfaAgeSeconds", "one hour"),
+    ("maxMfaAgeSeconds", "1.5"),
+    ("policyName", "has space"),
+    ("policyName", "p" * 129),
+    ("policyName", ""),
+    ("accountId", "12345678901"),
+    ("accountId", "1234567890123"),
+    ("accountId", "12345678901a"),
+    ("allowEnforcingDeployer", "maybe"),
+]
+
+ARGUMENT_CASES = [
+    ("group_names", []),
+    ("group_names", "admins"),
+    ("group_names", ["admins", "ADMINS"]),
+    ("group_names", ["bad/name"]),
+    ("create_groups", "true"),
+    ("account_id", "123"),
+    ("account_id", 111122223333),
+    ("allow_password_change_without_mfa", 1),
+    ("allow_list_users", None),
+    ("self_service", ["pasword"]),
+    ("self_service", "password"),
+    ("max_mfa_age_seconds", 0),
+    ("max_mfa_age_seconds", -1),
+    ("max_mfa_age_seconds", "3600"),
+    ("max_mfa_age_seconds", True),
+    ("policy_name", "has space"),
+    ("path", "security"),
+    ("path", "/security"),
+    ("description", "d" * 1001),
+    ("tags", {"aws:created-by": "me"}),
+    ("tags", {"team": 1}),
+    ("allow_enforcing_deployer", "yes"),
+]
+
+
+def parsed(raw: str):
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def assert_one_clear_message(error: InvalidInputError, key: str) -> None:
+    assert error.key == key
+    assert error.allowed
+    assert str(error) == f"{key}: got {error.value!r}; expected {error.allowed}."
+
+
+@pytest.mark.parametrize(("key", "raw"), CONFIG_CASES)
+def test_bad_config_values(key, raw):
+    config = {"mfa-policy:groups": '["admins"]', f"mfa-policy:{key}": raw}
+    mocks = OfflineMocks()
+    with pytest.raises(InvalidInputError) as raised:
+        run_program(ROOT / "__main__.py", config, mocks, project="mfa-policy", stack="bad")
+    assert_one_clear_message(raised.value, f"mfa-policy:{key}")
+    assert raised.value.value in (raw, parsed(raw))  # the value as given, or as YAML/JSON read it
+    assert mocks.created == []
+    assert mocks.calls == []
+
+
+@pytest.mark.parametrize(("key", "value"), ARGUMENT_CASES)
+def test_bad_component_arguments(pulumi_mocks, key, value):
+    arguments = {"group_names": ["admins"], key: value}
+    with pytest.raises(InvalidInputError) as raised:
+        RequireMfaPolicy("require-mfa", arguments)
+    assert_one_clear_message(raised.value, key)
+    assert raised.value.value == value
+    assert pulumi_mocks.mocks.created == []
+
+
+def test_the_default_policy_name_is_checked_too(pulumi_mocks):
+    with pytest.raises(InvalidInputError) as raised:
+        RequireMfaPolicy("my component", {"group_names": ["g"]})
+    assert_one_clear_message(raised.value, "policy_name")
+    assert pulumi_mocks.mocks.created == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [({}, "needs group_names"), ({"group_names": ["g"], "groups": ["g"]}, "unknown argument(s) groups")],
+)
+def test_missing_or_unknown_arguments(pulumi_mocks, arguments, message):
+    with pytest.raises(TypeError, match=re.escape(message)):
+        RequireMfaPolicy("require-mfa", arguments)
+    assert pulumi_mocks.mocks.created == []
+
+
+def test_valid_input_does_register(pulumi_mocks):
+    # The counterpart that shows the assertions above can fail.
+    @pulumi.runtime.test
+    def run():
+        return RequireMfaPolicy("require-mfa", {"group_names": ["admins"]}).policy_arn
+
+    run()
+    assert ("mfa-policy:index:RequireMfaPolicy", "require-mfa") in pulumi_mocks.mocks.created
+
+
+def test_at_least_25_cases_each():
+    assert len(CONFIG_CASES) >= 25
+    assert len(ARGUMENT_CASES) >= 20
