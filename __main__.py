@@ -1,13 +1,43 @@
-"""The mfa-policy Pulumi program: read the stack's config, create the component, export."""
+"""The mfa-policy Pulumi program: read the stack's config, create the component(s), export.
+
+Without ``mfa-policy:accounts``: one RequireMfaPolicy in the deploying credentials' account.
+With it: one AWS provider per account (assuming that account's role) and one RequireMfaPolicy
+through each, with the same groups and options.
+"""
 
 import pulumi
+import pulumi_aws as aws
 
 from mfa_policy import RequireMfaPolicy
-from mfa_policy.config import COMPONENT_NAME, NAMESPACE, read_settings
+from mfa_policy.config import COMPONENT_NAME, NAMESPACE, read_accounts, read_settings
 
-mfa = RequireMfaPolicy(COMPONENT_NAME, read_settings(pulumi.Config(NAMESPACE).get))
+config = pulumi.Config(NAMESPACE)
+settings = read_settings(config.get)
+accounts = read_accounts(config.get)
 
-pulumi.export("policyArn", mfa.policy_arn)
-pulumi.export("policyName", mfa.policy_name)
-pulumi.export("groups", mfa.group_names)
-pulumi.export("policyDocument", mfa.policy_document)
+if not accounts:
+    mfa = RequireMfaPolicy(COMPONENT_NAME, settings)
+    pulumi.export("policyArn", mfa.policy_arn)
+    pulumi.export("policyName", mfa.policy_name)
+    pulumi.export("groups", mfa.group_names)
+    pulumi.export("policyDocument", mfa.policy_document)
+else:
+    default_region = pulumi.Config("aws").get("region") or "us-east-1"
+    exported = {}
+    for account in accounts:
+        provider = aws.Provider(
+            f"{COMPONENT_NAME}-{account.name}",
+            region=account.region or default_region,
+            assume_roles=[aws.ProviderAssumeRoleArgs(role_arn=account.role_arn, session_name="mfa-policy")],
+        )
+        mfa = RequireMfaPolicy(
+            f"{COMPONENT_NAME}-{account.name}", settings, pulumi.ResourceOptions(providers=[provider])
+        )
+        exported[account.name] = {
+            "accountId": account.account_id,
+            "policyArn": mfa.policy_arn,
+            "policyName": mfa.policy_name,
+            "groups": mfa.group_names,
+            "policyDocument": mfa.policy_document,
+        }
+    pulumi.export("accounts", exported)

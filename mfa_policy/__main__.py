@@ -12,7 +12,7 @@ from typing import Any
 from mfa_policy.validation import InvalidInputError, check_account_id
 
 # Inputs worth showing per resource type in the text preview; the policy document is printed once.
-_KEY_INPUTS = ("name", "path", "group", "policyArn", "description", "tags")
+_KEY_INPUTS = ("name", "path", "group", "policyArn", "description", "tags", "region", "assumeRoles")
 
 
 def _account_id(value: str) -> str:
@@ -39,9 +39,18 @@ def _preview(args: argparse.Namespace) -> int:
             "parent": run.parent_name(resource),
             "inputs": {key: value for key, value in resource.inputs.items() if key != "policy"},
         }
-        for resource in run.resources
+        for resource in run.in_tree_order()
     ]
-    document = json.loads(run.outputs["policyDocument"])
+    # One document per component: the single-account outputs, or one per entry of `accounts`.
+    if "accounts" in run.outputs:
+        documents = {name: json.loads(entry["policyDocument"]) for name, entry in run.outputs["accounts"].items()}
+        outputs = {
+            name: {key: value for key, value in entry.items() if key != "policyDocument"}
+            for name, entry in run.outputs["accounts"].items()
+        }
+    else:
+        documents = {"": json.loads(run.outputs["policyDocument"])}
+        outputs = {key: value for key, value in run.outputs.items() if key != "policyDocument"}
     if args.json:
         report = {
             "stack": result.stack,
@@ -49,17 +58,24 @@ def _preview(args: argparse.Namespace) -> int:
             "accountIsPlaceholder": result.account_is_placeholder,
             "partition": result.partition,
             "resources": resources,
-            "outputs": {key: value for key, value in run.outputs.items() if key != "policyDocument"},
-            "policyDocument": document,
+            "outputs": outputs,
         }
+        if "" in documents:
+            report["policyDocument"] = documents[""]
+        else:
+            report["policyDocuments"] = documents
         print(json.dumps(report, indent=2))
         return 0
-    account = result.account_id
-    if result.account_is_placeholder:
-        account += " (placeholder: pass --account-id or set mfa-policy:accountId for the real one)"
     print(f"Offline preview of stack {result.stack!r}: the Pulumi SDK's mock engine ran __main__.py;")
     print("nothing was sent to AWS. `pulumi up` would create:")
-    print(f"  account: {account}")
+    if "" in documents:
+        account = result.account_id
+        if result.account_is_placeholder:
+            account += " (placeholder: pass --account-id or set mfa-policy:accountId for the real one)"
+        print(f"  account: {account}")
+    else:
+        reached = [f"{name} ({entry['accountId']})" for name, entry in outputs.items()]
+        print(f"  accounts: {', '.join(reached)}")
     print(f"  partition: {result.partition}")
     print()
     for resource in resources:
@@ -70,12 +86,12 @@ def _preview(args: argparse.Namespace) -> int:
                 print(f"      {key}: {resource['inputs'][key]}")
     print()
     print("Outputs:")
-    for key, value in run.outputs.items():
-        if key != "policyDocument":
-            print(f"  {key}: {value}")
-    print()
-    print("Policy document:")
-    print(json.dumps(document, indent=2))
+    for key, value in outputs.items():
+        print(f"  {key}: {value}")
+    for name, document in documents.items():
+        print()
+        print(f"Policy document{f' ({name})' if name else ''}:")
+        print(json.dumps(document, indent=2))
     return 0
 
 

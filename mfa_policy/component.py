@@ -1,7 +1,5 @@
 """``RequireMfaPolicy``: the require-MFA policy as a Pulumi component resource."""
 
-from __future__ import annotations
-
 import json
 import re
 from collections.abc import Mapping, Sequence

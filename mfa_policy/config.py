@@ -151,6 +151,63 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
 )
 
 
+ACCOUNTS_KEY = f"{NAMESPACE}:accounts"
+_ACCOUNT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
+_ROLE_ARN = re.compile(r"arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role/[\w+=,.@/-]{1,512}", re.ASCII)
+_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}")
+_ACCOUNTS_RULE = (
+    "a list of {name, roleArn, region?} entries: distinct names of letters, digits, - and _ "
+    "(at most 63), an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>), an optional region such "
+    "as eu-west-1, and distinct accounts"
+)
+
+
+@dataclass(frozen=True)
+class AccountTarget:
+    """One account the program enforces MFA in, reached by assuming a role."""
+
+    name: str
+    role_arn: str
+    region: str | None = None
+
+    @property
+    def account_id(self) -> str:
+        return self.role_arn.split(":")[4]
+
+
+def read_accounts(get: Callable[[str], str | None]) -> tuple[AccountTarget, ...]:
+    """Read the optional ``mfa-policy:accounts`` list; empty when the key is unset.
+
+    Raises ``InvalidInputError`` naming the key when the value breaks the rule.
+    """
+    raw = get("accounts")
+    if raw is None:
+        return ()
+    value = _parse_json_list(raw, ACCOUNTS_KEY, _ACCOUNTS_RULE)
+    targets = []
+    for entry in value:
+        if (
+            not isinstance(entry, dict)
+            or not set(entry) <= {"name", "roleArn", "region"}
+            or not isinstance(entry.get("name"), str)
+            or not _ACCOUNT_NAME.fullmatch(entry["name"])
+            or not isinstance(entry.get("roleArn"), str)
+            or not _ROLE_ARN.fullmatch(entry["roleArn"])
+            or ("region" in entry and not (isinstance(entry["region"], str) and _REGION.fullmatch(entry["region"])))
+        ):
+            raise InvalidInputError(ACCOUNTS_KEY, entry, _ACCOUNTS_RULE)
+        targets.append(AccountTarget(entry["name"], entry["roleArn"], entry.get("region")))
+    names = [target.name for target in targets]
+    accounts = [target.account_id for target in targets]
+    if not targets or len(set(names)) != len(names) or len(set(accounts)) != len(accounts):
+        raise InvalidInputError(ACCOUNTS_KEY, value, _ACCOUNTS_RULE)
+    if get("accountId"):
+        raise InvalidInputError(
+            f"{NAMESPACE}:accountId", get("accountId"), "no value when mfa-policy:accounts is set (each role decides)"
+        )
+    return tuple(targets)
+
+
 def config_value_to_string(value: Any) -> str:
     """Render a YAML config value the way the Pulumi CLI passes it to a program."""
     if isinstance(value, bool):

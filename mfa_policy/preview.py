@@ -10,6 +10,7 @@ does (defaults applied, required keys enforced), runs the real ``__main__.py`` a
 from __future__ import annotations
 
 import asyncio
+import json
 import runpy
 import sys
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.settings import set_root_resource
 
 from mfa_policy.project import partition_for_region, stack_config
 
@@ -34,8 +36,9 @@ _DNS_SUFFIX = {"aws": "amazonaws.com", "aws-cn": "amazonaws.com.cn", "aws-us-gov
 class OfflineMocks(Mocks):
     """Mocks that answer like AWS for one account, or one account per provider.
 
-    ``provider_accounts`` maps a provider's logical name to the account its credentials reach;
-    any other provider (and the default one) answers ``account_id``. ``caller_arn`` is who the
+    ``provider_accounts`` maps a provider's logical name to the account its credentials reach; an
+    AWS provider that assumes a role reaches the role's account; any other provider (and the
+    default one) answers ``account_id``. ``caller_arn`` is who the
     deployer is (default: an assumed role in the account); ``group_members`` maps a group name to
     the user ARNs ``aws.iam.get_group`` reports. Every invoke is recorded in ``calls``, every
     registration in ``created``.
@@ -61,11 +64,19 @@ class OfflineMocks(Mocks):
     def account_for(self, provider_reference: str | None) -> str:
         """The account a provider reference (``<urn>::<id>``) reaches."""
         if provider_reference:
-            urn = provider_reference.split("::" + provider_reference.rsplit("::", 1)[-1])[0]
-            logical_name = urn.rsplit("::", 1)[-1]
+            urn = provider_reference.rpartition("::")[0]
+            logical_name = urn.rpartition("::")[2]
             if logical_name in self.provider_accounts:
                 return self.provider_accounts[logical_name]
         return self.account_id
+
+    def _learn_provider_account(self, name: str, inputs: Mapping[str, Any]) -> None:
+        # An AWS provider that assumes a role reaches the role's account, as the real one would.
+        roles = inputs.get("assumeRoles")
+        if isinstance(roles, str):
+            roles = json.loads(roles)
+        if roles and isinstance(roles[0], dict) and str(roles[0].get("roleArn", "")).count(":") >= 5:
+            self.provider_accounts.setdefault(name, roles[0]["roleArn"].split(":")[4])
 
     def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
         self.calls.append(args)
@@ -101,6 +112,8 @@ class OfflineMocks(Mocks):
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
         self.created.append((args.typ, args.name))
         state = dict(args.inputs)
+        if args.typ == "pulumi:providers:aws":
+            self._learn_provider_account(args.name, state)
         account = self.account_for(args.provider)
         if args.typ == "aws:iam/policy:Policy":
             arn = f"arn:{self.partition}:iam::{account}:policy{state.get('path', '/')}{state.get('name', args.name)}"
@@ -162,6 +175,23 @@ class ProgramRun:
     outputs: dict[str, Any]
     calls: list[MockCallArgs] = field(default_factory=list)
 
+    def in_tree_order(self) -> list[RegisteredResource]:
+        """The resources parent first, siblings by type then name: a stable order to print."""
+        children: dict[str, list[RegisteredResource]] = {}
+        urns = {resource.urn for resource in self.resources}
+        for resource in self.resources:
+            parent = resource.parent_urn if resource.parent_urn in urns else ""
+            children.setdefault(parent, []).append(resource)
+        ordered: list[RegisteredResource] = []
+
+        def visit(parent: str) -> None:
+            for resource in sorted(children.get(parent, []), key=lambda r: (r.type, r.name)):
+                ordered.append(resource)
+                visit(resource.urn)
+
+        visit("")
+        return ordered
+
     def parent_name(self, resource: RegisteredResource) -> str | None:
         for candidate in self.resources:
             if candidate.urn == resource.parent_urn:
@@ -183,23 +213,26 @@ def run_program(
     Exceptions from the program (a bad config value, say) propagate unchanged.
     """
     monitor = RecordingMonitor(mocks)
+    outputs: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def execute() -> pulumi.Output[Any]:
+        # Set up inside the test wrapper, which first drops any pending RPCs: the new root stack's
+        # own registration must come after that. A fresh root stack, or the last run's exports leak in.
+        set_root_resource(None)  # type: ignore[arg-type]
+        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+        pulumi.runtime.set_all_config(dict(config))
+        sys.path.insert(0, str(program.parent))
+        try:
+            runpy.run_path(str(program), run_name="__main__")
+        finally:
+            sys.path.remove(str(program.parent))
+        stack_outputs = pulumi.runtime.get_root_resource().outputs
+        return pulumi.Output.all(**stack_outputs).apply(outputs.update)
+
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
-        pulumi.runtime.set_all_config(dict(config))
-        outputs: dict[str, Any] = {}
-
-        @pulumi.runtime.test
-        def execute() -> pulumi.Output[Any]:
-            sys.path.insert(0, str(program.parent))
-            try:
-                runpy.run_path(str(program), run_name="__main__")
-            finally:
-                sys.path.remove(str(program.parent))
-            stack_outputs = pulumi.runtime.get_root_resource().outputs
-            return pulumi.Output.all(**stack_outputs).apply(outputs.update)
-
         execute()
     finally:
         asyncio.set_event_loop(None)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pulumi
 import pytest
+from pulumi.runtime.settings import set_root_resource
 
 from mfa_policy.component import DeployerLockoutError
 from mfa_policy.preview import OfflineMocks, RecordingMonitor, RegisteredResource
@@ -28,6 +29,7 @@ class PulumiMocks:
     def install(self, account_id: str = ACCOUNT_ID, **options: Any) -> OfflineMocks:
         mocks = OfflineMocks(account_id, **options)
         self.monitor = RecordingMonitor(mocks)
+        set_root_resource(None)  # type: ignore[arg-type]  # a fresh root stack per test
         pulumi.runtime.set_mocks(mocks, project="mfa-policy", stack="test", preview=False, monitor=self.monitor)
         self.mocks = mocks
         return mocks
@@ -54,5 +56,8 @@ def pulumi_mocks() -> Iterator[PulumiMocks]:
     try:
         yield PulumiMocks()
     finally:
+        # Let registrations a failed test left pending (the root stack's) finish against the mocks.
+        pending = asyncio.all_tasks(loop)
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         asyncio.set_event_loop(None)
         loop.close()

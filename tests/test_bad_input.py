@@ -40,6 +40,23 @@ CONFIG_CASES = [
     ("accountId", "1234567890123"),
     ("accountId", "12345678901a"),
     ("allowEnforcingDeployer", "maybe"),
+    ("accounts", '{"name": "prod"}'),
+    ("accounts", "[]"),
+    ("accounts", '[{"name": "prod"}]'),
+    ("accounts", '[{"name": "prod", "roleArn": "arn:aws:iam::1234:role/x"}]'),
+    ("accounts", '[{"name": "bad name", "roleArn": "arn:aws:iam::444455556666:role/x"}]'),
+    ("accounts", '[{"name": "a", "roleArn": "arn:aws:iam::444455556666:role/x", "region": "mars-1"}]'),
+    ("accounts", '[{"name": "a", "roleArn": "arn:aws:iam::444455556666:role/x", "extra": 1}]'),
+    (
+        "accounts",
+        '[{"name": "a", "roleArn": "arn:aws:iam::444455556666:role/x"},'
+        ' {"name": "a", "roleArn": "arn:aws:iam::777788889999:role/x"}]',
+    ),
+    (
+        "accounts",
+        '[{"name": "a", "roleArn": "arn:aws:iam::444455556666:role/x"},'
+        ' {"name": "b", "roleArn": "arn:aws:iam::444455556666:role/y"}]',
+    ),
 ]
 
 ARGUMENT_CASES = [
@@ -88,9 +105,25 @@ def test_bad_config_values(key, raw):
     with pytest.raises(InvalidInputError) as raised:
         run_program(ROOT / "__main__.py", config, mocks, project="mfa-policy", stack="bad")
     assert_one_clear_message(raised.value, f"mfa-policy:{key}")
-    assert raised.value.value in (raw, parsed(raw))  # the value as given, or as YAML/JSON read it
+    # The value as given, as YAML/JSON read it, or the offending entry of a list.
+    value = parsed(raw)
+    assert raised.value.value in (raw, value) or (isinstance(value, list) and raised.value.value in value)
     assert mocks.created == []
     assert mocks.calls == []
+
+
+def test_account_id_cannot_be_combined_with_accounts():
+    config = {
+        "mfa-policy:groups": '["admins"]',
+        "mfa-policy:accountId": "111122223333",
+        "mfa-policy:accounts": '[{"name": "a", "roleArn": "arn:aws:iam::444455556666:role/x"}]',
+    }
+    mocks = OfflineMocks()
+    with pytest.raises(InvalidInputError) as raised:
+        run_program(ROOT / "__main__.py", config, mocks, project="mfa-policy", stack="bad")
+    assert_one_clear_message(raised.value, "mfa-policy:accountId")
+    assert "mfa-policy:accounts is set" in str(raised.value)
+    assert mocks.created == []
 
 
 @pytest.mark.parametrize(("key", "value"), ARGUMENT_CASES)

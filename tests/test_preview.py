@@ -44,10 +44,10 @@ def test_preview_json(capsys):
     assert report["accountIsPlaceholder"] is True
     assert [(r["type"], r["name"], r["parent"]) for r in report["resources"]] == [
         ("mfa-policy:index:RequireMfaPolicy", "require-mfa", None),
-        ("aws:iam/policy:Policy", "require-mfa-policy", "require-mfa"),
         ("aws:iam/groupPolicyAttachment:GroupPolicyAttachment", "require-mfa-administrators", "require-mfa"),
         ("aws:iam/groupPolicyAttachment:GroupPolicyAttachment", "require-mfa-operators", "require-mfa"),
         ("aws:iam/groupPolicyAttachment:GroupPolicyAttachment", "require-mfa-read-only", "require-mfa"),
+        ("aws:iam/policy:Policy", "require-mfa-policy", "require-mfa"),
     ]
     assert report["outputs"]["groups"] == ["administrators", "operators", "read-only"]
     assert report["policyDocument"]["Statement"][-1]["Sid"] == "DenyMfaBootstrapOnOtherUsersWhenMfaIsOlderThanMaxAge"

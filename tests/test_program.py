@@ -78,3 +78,64 @@ def test_a_bad_config_value_registers_nothing(project_copy):
         run_program(project_copy / "__main__.py", config, mocks, project=project, stack="bad")
     assert mocks.calls == []
     assert mocks.created == []
+
+
+ORG_ACCOUNTS = [
+    {"name": "prod", "roleArn": "arn:aws:iam::444455556666:role/mfa-deployer"},
+    {"name": "sandbox", "roleArn": "arn:aws:iam::777788889999:role/mfa-deployer", "region": "us-west-2"},
+]
+
+
+def run_accounts(accounts, region="eu-west-1"):
+    config = {
+        "mfa-policy:groups": '["admins", "developers"]',
+        "mfa-policy:accounts": json.dumps(accounts),
+    }
+    if region:
+        config["aws:region"] = region
+    mocks = OfflineMocks(ACCOUNT_ID)
+    run = run_program(ROOT / "__main__.py", config, mocks, project="mfa-policy", stack="org")
+    return run, mocks
+
+
+def test_one_provider_and_one_component_per_account():
+    run, _ = run_accounts(ORG_ACCOUNTS)
+    providers = {r.name: r for r in run.resources if r.type == "pulumi:providers:aws"}
+    assert set(providers) == {"require-mfa-prod", "require-mfa-sandbox"}
+    assert json.loads(providers["require-mfa-prod"].inputs["assumeRoles"])[0]["roleArn"] == ORG_ACCOUNTS[0]["roleArn"]
+    assert providers["require-mfa-prod"].inputs["region"] == "eu-west-1"  # the stack's aws:region
+    assert providers["require-mfa-sandbox"].inputs["region"] == "us-west-2"  # the entry's own
+    components = sorted(r.name for r in run.resources if r.type == "mfa-policy:index:RequireMfaPolicy")
+    assert components == ["require-mfa-prod", "require-mfa-sandbox"]
+    for resource in run.resources:
+        if resource.type.startswith("aws:iam/"):
+            account = resource.name.split("-")[2]  # require-mfa-<account>-...
+            assert f"::require-mfa-{account}::" in resource.provider, resource.name
+
+
+def test_every_policy_names_its_own_account():
+    run, mocks = run_accounts(ORG_ACCOUNTS)
+    exported = run.outputs["accounts"]
+    assert set(exported) == {"prod", "sandbox"}
+    for name, account, other in (("prod", "444455556666", "777788889999"), ("sandbox", "777788889999", "444455556666")):
+        document = json.loads(exported[name]["policyDocument"])
+        assert document == build_policy_document(account)
+        assert exported[name]["policyArn"] == f"arn:aws:iam::{account}:policy/require-mfa"
+        assert exported[name]["accountId"] == account
+        assert other not in exported[name]["policyDocument"] and ACCOUNT_ID not in exported[name]["policyDocument"]
+        assert exported[name]["groups"] == ["admins", "developers"]
+    # The answers came from the caller-identity invoke made through each account's provider.
+    identities = [call for call in mocks.calls if call.token.endswith("getCallerIdentity")]
+    assert sorted(call.provider.split("::")[3] for call in identities) == ["require-mfa-prod", "require-mfa-sandbox"]
+
+
+def test_region_defaults_to_us_east_1_without_aws_region():
+    run, _ = run_accounts(ORG_ACCOUNTS[:1], region=None)
+    (provider,) = [r for r in run.resources if r.type == "pulumi:providers:aws"]
+    assert provider.inputs["region"] == "us-east-1"
+
+
+def test_without_accounts_no_provider_is_created():
+    run = run_stack("prod")
+    assert not [r for r in run.resources if r.type == "pulumi:providers:aws"]
+    assert "accounts" not in run.outputs
