@@ -24,6 +24,7 @@ preview: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/verify.py
+	$(PY) benchmarks/preview_scale.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

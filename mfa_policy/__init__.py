@@ -1,14 +1,19 @@
 """mfa-policy: require MFA for AWS IAM users, with MFA self-service, as a Pulumi component."""
 
 from mfa_policy.document import SELF_SERVICE_NAMES, build_policy_document
+from mfa_policy.evaluation import Decision, evaluate
 from mfa_policy.validation import InvalidInputError
+
+__version__ = "0.1.0"
 
 __all__ = [
     "SELF_SERVICE_NAMES",
+    "Decision",
     "InvalidInputError",
     "RequireMfaPolicy",
     "RequireMfaPolicyArgs",
     "build_policy_document",
+    "evaluate",
 ]
 
 

@@ -169,7 +169,9 @@ class RequireMfaPolicy(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        invoke = pulumi.InvokeOutputOptions(parent=self)
+        # Invokes wait for the caller's depends_on, so groups created elsewhere in the same program
+        # exist before they are looked up.
+        invoke = pulumi.InvokeOutputOptions(parent=self, depends_on=opts.depends_on if opts else None)
         partition = aws.get_partition_output(opts=invoke).partition
         check_deployer = not settings["allow_enforcing_deployer"] and not settings["create_groups"]
         caller = None

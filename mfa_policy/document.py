@@ -169,7 +169,7 @@ def build_policy_document(
     check_bool(allow_list_users, "allow_list_users")
     capabilities = check_choices(self_service, "self_service", SELF_SERVICE_NAMES)
     if max_mfa_age_seconds is not None:
-        check_positive_int(max_mfa_age_seconds, "max_mfa_age_seconds")
+        max_mfa_age_seconds = check_positive_int(max_mfa_age_seconds, "max_mfa_age_seconds")
 
     own_user = own_user_arns(account_id, partition)
     devices = f"arn:{partition}:iam::{account_id}:mfa/*"

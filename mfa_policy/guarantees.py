@@ -12,6 +12,7 @@ builder is checked against the contract rather than against itself.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -367,7 +368,10 @@ def _policy_strings(document: Mapping[str, Any], element: str) -> list[tuple[str
 
 def parliament_findings(document: Mapping[str, Any]) -> list[str]:
     """What parliament (the IAM policy linter) reports, as ``ISSUE: detail`` strings."""
-    import parliament
+    with warnings.catch_warnings():
+        # parliament 1.6 imports the deprecated pkg_resources; the warning is not the user's concern.
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+        import parliament
 
     policy = parliament.analyze_policy_string(json.dumps(document))
     return [f"{finding.issue}: {finding.detail}" for finding in policy.findings]

@@ -60,6 +60,7 @@ class OfflineMocks(Mocks):
         self.group_members = dict(group_members or {})
         self.calls: list[MockCallArgs] = []
         self.created: list[tuple[str, str]] = []  # (type, logical name) of every registration
+        self.events: list[str] = []  # invoke tokens and registered names, in the order they came
 
     def account_for(self, provider_reference: str | None) -> str:
         """The account a provider reference (``<urn>::<id>``) reaches."""
@@ -80,6 +81,7 @@ class OfflineMocks(Mocks):
 
     def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
         self.calls.append(args)
+        self.events.append(args.token)
         account = self.account_for(args.provider)
         if args.token == CALLER_IDENTITY_TOKEN:
             arn = self.caller_arn or f"arn:{self.partition}:sts::{account}:assumed-role/deployer/offline-preview"
@@ -111,6 +113,7 @@ class OfflineMocks(Mocks):
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
         self.created.append((args.typ, args.name))
+        self.events.append(args.name)
         state = dict(args.inputs)
         if args.typ == "pulumi:providers:aws":
             self._learn_provider_account(args.name, state)

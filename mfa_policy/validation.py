@@ -69,7 +69,13 @@ def check_choices(value: Any, key: str, allowed: Sequence[str]) -> tuple[str, ..
 
 
 def check_positive_int(value: Any, key: str) -> int:
-    """Return ``value`` if it is a whole number greater than zero."""
+    """Return ``value`` as an ``int`` if it is a whole number greater than zero.
+
+    A float with no fraction (``3600.0``) counts: other languages' numbers reach the component
+    provider as floats, and the Pulumi SDK (3.272) does not always convert them back.
+    """
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise InvalidInputError(key, value, "a whole number of seconds greater than 0")
     return value

@@ -103,3 +103,19 @@ def test_check_deployer_not_enforced_is_exact_about_arns():
     check_deployer_not_enforced("c", ROLE, {"admins": [ROLE]})
     with pytest.raises(DeployerLockoutError, match="'admins'"):
         check_deployer_not_enforced("c", ALICE, MEMBERS)
+
+
+def test_lookups_wait_for_the_callers_depends_on(pulumi_mocks):
+    pulumi_mocks.install(caller_arn=ROLE)
+
+    @pulumi.runtime.test
+    def run():
+        group = aws.iam.Group("made-here", name="made-here")
+        component = RequireMfaPolicy(
+            "require-mfa", {"group_names": ["made-here"]}, pulumi.ResourceOptions(depends_on=[group])
+        )
+        return component.policy_arn
+
+    run()
+    events = pulumi_mocks.mocks.events
+    assert events.index("made-here") < events.index(GET_GROUP_TOKEN)

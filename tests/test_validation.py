@@ -58,7 +58,12 @@ def test_check_bool_takes_only_booleans(value):
         check_bool(value, "flag")
 
 
-@pytest.mark.parametrize("value", [0, -1, 1.5, "60", True])
+def test_check_positive_int_takes_whole_floats_as_ints():
+    assert check_positive_int(3600.0, "max") == 3600
+    assert isinstance(check_positive_int(3600.0, "max"), int)
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, 0.0, "60", True])
 def test_check_positive_int_rejects_non_positive_and_non_integers(value):
     with pytest.raises(InvalidInputError, match="greater than 0"):
         check_positive_int(value, "max")
