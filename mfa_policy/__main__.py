@@ -24,13 +24,8 @@ def _account_id(value: str) -> str:
 
 def _preview(args: argparse.Namespace) -> int:
     from mfa_policy.preview import preview_stack
-    from mfa_policy.project import ProjectError
 
-    try:
-        result = preview_stack(Path(args.cwd), args.stack, args.account_id)
-    except (ProjectError, InvalidInputError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    result = preview_stack(Path(args.cwd), args.stack, args.account_id)
     run = result.run
     resources = [
         {
@@ -96,11 +91,12 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 class _BadInput(Exception):
-    """A selector that names no readable policy: exit 2."""
+    """Input that names no readable policy: exit 2."""
 
 
 def _target(args: argparse.Namespace) -> tuple[dict[str, Any], Any, str]:
     """The policy document to check, its intent, and a label saying what it is."""
+    from mfa_policy.document import DOCUMENT_OPTIONS
     from mfa_policy.evaluation import PolicyFormatError, PolicySet
     from mfa_policy.guarantees import TEST_ACCOUNT_ID, intent_for_builder, intent_for_file
 
@@ -123,25 +119,21 @@ def _target(args: argparse.Namespace) -> tuple[dict[str, Any], Any, str]:
         return document, intent_for_file(document, **flags), f"policy file {path}"
     if args.stack:
         from mfa_policy.config import read_settings
-        from mfa_policy.project import ProjectError, partition_for_region, stack_config
+        from mfa_policy.project import partition_for_region, stack_config
 
         if any(flags.values()):
             raise _BadInput("with --stack the stack's config decides the options; drop the --allow-* flags")
-        try:
-            project, config = stack_config(Path(args.cwd), args.stack)
-            settings = read_settings(lambda key: config.get(f"{project}:{key}"))
-        except (ProjectError, InvalidInputError) as error:
-            raise _BadInput(str(error)) from None
+        project, config = stack_config(Path(args.cwd), args.stack)
+        settings = read_settings(lambda key: config.get(f"{project}:{key}"))
         account_id = settings.get("account_id", TEST_ACCOUNT_ID)
         partition = partition_for_region(config.get("aws:region"))
-        options = {key: settings[key] for key in settings if key in _DOCUMENT_OPTIONS}
+        options = {key: settings[key] for key in DOCUMENT_OPTIONS if key in settings}
         document, intent = intent_for_builder(account_id, partition, **options)
         return document, intent, f"stack {args.stack!r} (account {account_id}, partition {partition})"
     document, intent = intent_for_builder(TEST_ACCOUNT_ID, "aws", **flags)
     return document, intent, f"the project's policy with these options (account {TEST_ACCOUNT_ID})"
 
 
-_DOCUMENT_OPTIONS = ("allow_password_change_without_mfa", "allow_list_users", "self_service", "max_mfa_age_seconds")
 _SHOWN_COUNTEREXAMPLES = 5
 
 
@@ -149,11 +141,7 @@ def _verify(args: argparse.Namespace) -> int:
     from mfa_policy.catalog import load_catalog
     from mfa_policy.guarantees import GUARANTEES, check_all
 
-    try:
-        document, intent, label = _target(args)
-    except _BadInput as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    document, intent, label = _target(args)
     catalog = load_catalog()
     results = check_all(document, intent, catalog)
     failed = [name for name, found in results.items() if found]
@@ -192,11 +180,7 @@ def _verify(args: argparse.Namespace) -> int:
 def _explain(args: argparse.Namespace) -> int:
     from mfa_policy.guarantees import ALONE, NEXT_TO_ALLOW_ALL, Verifier, decision_matrix
 
-    try:
-        document, intent, label = _target(args)
-    except _BadInput as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    document, intent, label = _target(args)
     matrix = decision_matrix(Verifier(document, intent))
     if args.format == "json":
         print(json.dumps({"target": label, **matrix}, indent=2))
@@ -278,9 +262,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the process's exit code."""
+    """Run the command line; return the process's exit code (2 for bad input)."""
+    from mfa_policy.project import ProjectError
+
     args: Any = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except (_BadInput, ProjectError, InvalidInputError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

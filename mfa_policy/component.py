@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 from typing_extensions import TypedDict
 
-from mfa_policy.document import SELF_SERVICE_NAMES, build_policy_document
+from mfa_policy.document import DOCUMENT_OPTIONS, SELF_SERVICE_NAMES, build_policy_document
 from mfa_policy.validation import (
     check_account_id,
     check_bool,
@@ -179,10 +179,7 @@ class RequireMfaPolicy(pulumi.ComponentResource):
             caller = aws.get_caller_identity_output(opts=invoke)
         account_id: pulumi.Input[str] = settings["account_id"] or caller.account_id
 
-        document_options = {
-            key: settings[key]
-            for key in ("allow_password_change_without_mfa", "allow_list_users", "self_service", "max_mfa_age_seconds")
-        }
+        document_options = {key: settings[key] for key in DOCUMENT_OPTIONS}
         self.policy_document = pulumi.Output.all(account_id, partition).apply(
             lambda values: json.dumps(build_policy_document(values[0], values[1], **document_options), indent=2)
         )

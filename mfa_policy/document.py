@@ -105,6 +105,9 @@ SELF_SERVICE: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 }
 SELF_SERVICE_NAMES = tuple(SELF_SERVICE)
 
+# The keyword options of build_policy_document, as the component and the verifier pass them on.
+DOCUMENT_OPTIONS = ("allow_password_change_without_mfa", "allow_list_users", "self_service", "max_mfa_age_seconds")
+
 # AWS leaves aws:MultiFactorAuthPresent out of requests signed with long-term keys, hence IfExists.
 _WITHOUT_MFA = {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
 

@@ -83,9 +83,6 @@ class Intent:
         return tuple(self.arn(f"user/{path}") for path in OTHER_USER_PATHS)
 
 
-DOCUMENT_OPTIONS = ("allow_password_change_without_mfa", "allow_list_users", "self_service", "max_mfa_age_seconds")
-
-
 def intent_for_builder(account_id: str, partition: str = "aws", **options: Any) -> tuple[dict[str, Any], Intent]:
     """The project's document for these options, and the intent to check it against."""
     document = build_policy_document(account_id, partition, **options)
