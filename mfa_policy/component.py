@@ -132,7 +132,8 @@ def check_deployer_not_enforced(component: str, caller_arn: str, members: Mappin
         raise DeployerLockoutError(
             f"RequireMfaPolicy {component!r}: you are deploying as the IAM user {caller_arn}, a member of "
             f"{', '.join(repr(g) for g in groups)}, which this policy makes require MFA. With long-term access "
-            "keys, every later `pulumi up` would be denied. Nothing was created. Ways out: deploy as a role "
+            "keys, every later `pulumi up` would be denied, so the policy and its attachments were neither "
+            "created nor changed. Ways out: deploy as a role "
             "(assumed roles are never blocked); or deploy with an MFA session (aws sts get-session-token "
             "--serial-number <your MFA device ARN> --token-code <code>), which this check cannot tell from "
             "long-term keys, and confirm with mfa-policy:allowEnforcingDeployer=true "
