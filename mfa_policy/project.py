@@ -65,6 +65,8 @@ def stack_config(project_dir: Path, stack: str) -> tuple[str, dict[str, str]]:
     if not stack_file.exists():
         raise ProjectError(f"stack {stack!r} has no config file {stack_file}")
     values = _load_yaml(stack_file).get("config") or {}
+    if not isinstance(values, dict):
+        raise ProjectError(f"config in {stack_file} must be a YAML mapping of keys to values")
     config = {key: config_value_to_string(value) for key, value in values.items()}
     for key, declaration in (project.get("config") or {}).items():
         full_key = key if ":" in key else f"{name}:{key}"

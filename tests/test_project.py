@@ -1,0 +1,81 @@
+"""Reading Pulumi.yaml and Pulumi.<stack>.yaml as the Pulumi CLI does."""
+
+from __future__ import annotations
+
+import pytest
+
+from mfa_policy.project import ProjectError, stack_config
+
+PROJECT = """\
+name: demo
+runtime: python
+config:
+  groups:
+    type: array
+    items:
+      type: string
+  enabled:
+    type: boolean
+    default: true
+  plain: hello
+"""
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text(PROJECT)
+    return tmp_path
+
+
+def test_stack_values_override_defaults_and_render_as_strings(project):
+    (project / "Pulumi.s.yaml").write_text("config:\n  demo:groups: [a, b]\n  demo:enabled: false\n  aws:region: x\n")
+    name, config = stack_config(project, "s")
+    assert name == "demo"
+    assert config == {
+        "demo:groups": '["a", "b"]',
+        "demo:enabled": "false",
+        "aws:region": "x",
+        "demo:plain": "hello",
+    }
+
+
+def test_defaults_fill_in(project):
+    (project / "Pulumi.s.yaml").write_text("config:\n  demo:groups: [a]\n")
+    assert stack_config(project, "s")[1]["demo:enabled"] == "true"
+
+
+@pytest.mark.parametrize("word", ["yes", "no", "on", "off", "y"])
+def test_yaml_1_1_boolean_words_stay_strings(project, word):
+    (project / "Pulumi.s.yaml").write_text(f"config:\n  demo:groups: [a]\n  demo:enabled: {word}\n")
+    assert stack_config(project, "s")[1]["demo:enabled"] == word
+
+
+@pytest.mark.parametrize("word", ["true", "True", "FALSE"])
+def test_yaml_1_2_booleans(project, word):
+    (project / "Pulumi.s.yaml").write_text(f"config:\n  demo:groups: [a]\n  demo:enabled: {word}\n")
+    assert stack_config(project, "s")[1]["demo:enabled"] == word.lower()
+
+
+def test_a_declared_key_without_default_is_required(project):
+    (project / "Pulumi.s.yaml").write_text("config: {}\n")
+    with pytest.raises(ProjectError, match="Stack 's' is missing configuration value 'groups'"):
+        stack_config(project, "s")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("- 1\n", "must be a YAML mapping"),
+        ("config: [1, 2]\n", "must be a YAML mapping"),
+        ("config: {\n", "not valid YAML"),
+    ],
+)
+def test_unreadable_stack_files(project, content, message):
+    (project / "Pulumi.s.yaml").write_text(content)
+    with pytest.raises(ProjectError, match=message):
+        stack_config(project, "s")
+
+
+def test_missing_files(tmp_path):
+    with pytest.raises(ProjectError, match="cannot read"):
+        stack_config(tmp_path, "s")
