@@ -47,7 +47,6 @@ BOOTSTRAP = (
 )
 PASSWORD_CHANGE_BOOTSTRAP = (("iam:ChangePassword", "own user"), ("iam:GetAccountPasswordPolicy", "*"))
 LIST_USERS_BOOTSTRAP = (("iam:ListUsers", "*"), ("iam:ListAccountAliases", "*"))
-MFA_REMOVAL = ("iam:DeactivateMFADevice", "iam:DeleteVirtualMFADevice")
 DEVICE_NAMES = ("alice", "My Phone")
 
 
@@ -104,13 +103,12 @@ def intent_for_file(document: Mapping[str, Any], **options: Any) -> Intent:
     The first ARN whose account and partition are spelled out (no wildcard) decides; otherwise
     the test account and ``aws``. ``options`` say which optional bootstrap actions it intends.
     """
-    account_id, partition = TEST_ACCOUNT_ID, "aws"
     for element in ("Resource", "NotResource"):
         for _, resource in _policy_strings(document, element):
             parts = resource.split(":", 5)
             if len(parts) == 6 and parts[0] == "arn" and parts[4] and not set("*?$") & set(parts[4] + parts[1]):
                 return Intent(account_id=parts[4], partition=parts[1], **options)
-    return Intent(account_id=account_id, partition=partition, **options)
+    return Intent(account_id=TEST_ACCOUNT_ID, partition="aws", **options)
 
 
 @dataclass(frozen=True)
@@ -316,15 +314,16 @@ def check_g6(verifier: Verifier) -> list[Counterexample]:
     for name in SELF_SERVICE_NAMES:
         enabled = name in intent.self_service
         for action in SELF_SERVICE[name][1]:
-            if not enabled and action.lower() not in without_mfa_by_option:
-                for resource in intent.own_user_arns():
-                    found.append(verifier.expect("G6", ALONE, action, resource, mfa, False))
-                continue
+            needs_mfa = action.lower() not in without_mfa_by_option
             if not enabled:
+                # Off grants nothing, unless an option allows the action anyway (password change).
+                if needs_mfa:
+                    for resource in intent.own_user_arns():
+                        found.append(verifier.expect("G6", ALONE, action, resource, mfa, False))
                 continue
             for resource in intent.own_user_arns():
                 found.append(verifier.expect("G6", ALONE, action, resource, mfa, True))
-                if action.lower() not in without_mfa_by_option:
+                if needs_mfa:
                     for context in verifier.no_mfa_contexts:
                         found.append(verifier.expect("G6", ALONE, action, resource, context, False))
             for resource in intent.other_user_arns():
