@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint preview verify bench clean
+.PHONY: test lint typecheck preview bench clean
 
 $(STAMP): pyproject.toml requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
+# Not part of `make test`: the first run reads all of pulumi-aws (about 2 minutes).
+typecheck: $(STAMP)
+	$(PY) -m mypy mfa_policy
+
 preview: $(STAMP)
 	$(PY) -m mfa_policy preview --stack dev
 
@@ -27,4 +31,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/preview_scale.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache

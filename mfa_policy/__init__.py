@@ -1,8 +1,13 @@
 """mfa-policy: require MFA for AWS IAM users, with MFA self-service, as a Pulumi component."""
 
+from typing import TYPE_CHECKING
+
 from mfa_policy.document import SELF_SERVICE_NAMES, build_policy_document
 from mfa_policy.evaluation import Decision, evaluate
 from mfa_policy.validation import InvalidInputError
+
+if TYPE_CHECKING:  # for type checkers; at run time __getattr__ below imports them on first use
+    from mfa_policy.component import RequireMfaPolicy, RequireMfaPolicyArgs
 
 __version__ = "0.1.0"
 

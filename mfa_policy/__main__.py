@@ -27,7 +27,7 @@ def _preview(args: argparse.Namespace) -> int:
 
     result = preview_stack(Path(args.cwd), args.stack, args.account_id)
     run = result.run
-    resources = [
+    resources: list[dict[str, Any]] = [
         {
             "type": resource.type,
             "name": resource.name,
@@ -37,6 +37,7 @@ def _preview(args: argparse.Namespace) -> int:
         for resource in run.in_tree_order()
     ]
     # One document per component: the single-account outputs, or one per entry of `accounts`.
+    outputs: dict[str, Any]
     if "accounts" in run.outputs:
         documents = {name: json.loads(entry["policyDocument"]) for name, entry in run.outputs["accounts"].items()}
         outputs = {
@@ -47,7 +48,7 @@ def _preview(args: argparse.Namespace) -> int:
         documents = {"": json.loads(run.outputs["policyDocument"])}
         outputs = {key: value for key, value in run.outputs.items() if key != "policyDocument"}
     if args.json:
-        report = {
+        report: dict[str, Any] = {
             "stack": result.stack,
             "accountId": result.account_id,
             "accountIsPlaceholder": result.account_is_placeholder,

@@ -3,7 +3,7 @@
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, NotRequired, Required
+from typing import Any, NotRequired, Required, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -178,7 +178,7 @@ class RequireMfaPolicy(pulumi.ComponentResource):
         caller = None
         if settings["account_id"] is None or check_deployer:
             caller = aws.get_caller_identity_output(opts=invoke)
-        account_id: pulumi.Input[str] = settings["account_id"] or caller.account_id
+        account_id: pulumi.Input[str] = settings["account_id"] or cast(pulumi.Output, caller).account_id
 
         document_options = {key: settings[key] for key in DOCUMENT_OPTIONS}
         self.policy_document = pulumi.Output.all(account_id, partition).apply(
@@ -194,8 +194,13 @@ class RequireMfaPolicy(pulumi.ComponentResource):
                 )
                 for group in settings["group_names"]
             }
+
+            def checked(values: list[Any]) -> str:
+                check_deployer_not_enforced(name, values[1], values[2])
+                return values[0]
+
             checked_document = pulumi.Output.all(self.policy_document, caller.arn, pulumi.Output.all(**members)).apply(
-                lambda values: check_deployer_not_enforced(name, values[1], values[2]) or values[0]
+                checked
             )
 
         policy = aws.iam.Policy(

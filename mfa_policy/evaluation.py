@@ -238,6 +238,7 @@ class _Condition:
         self.key = key.lower()
         self.values = [_as_string(value) for value in (values if isinstance(values, list) else [values])]
         self.null_check = name == "Null"
+        self.compare: Callable[[str, str], bool]
         if self.null_check:
             self.compare, self.negated = _bool, False
         elif name in _OPERATORS:

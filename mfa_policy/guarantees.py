@@ -454,8 +454,11 @@ def _explain_rows(intent: Intent) -> list[tuple[str, str, str, str | None]]:
         ("sts:AssumeRole", intent.arn("role/admin")),
     ):
         rows.append(("other services", action, resource, None))
-    seen: set[str] = set()
-    return [row for row in rows if not (row[1] in seen or seen.add(row[1]))]
+    # One row per action: ChangePassword is both an option and a self-service action.
+    unique: dict[str, tuple[str, str, str, str | None]] = {}
+    for row in rows:
+        unique.setdefault(row[1], row)
+    return list(unique.values())
 
 
 def decision_matrix(verifier: Verifier) -> dict[str, Any]:

@@ -16,11 +16,12 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.settings import set_root_resource
+from pulumi.runtime.stack import Stack
 
 from mfa_policy.project import partition_for_region, stack_config
 
@@ -230,8 +231,8 @@ def run_program(
             runpy.run_path(str(program), run_name="__main__")
         finally:
             sys.path.remove(str(program.parent))
-        stack_outputs = pulumi.runtime.get_root_resource().outputs
-        return pulumi.Output.all(**stack_outputs).apply(outputs.update)
+        root = cast("Stack", pulumi.runtime.get_root_resource())
+        return pulumi.Output.all(**root.outputs).apply(outputs.update)
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
