@@ -77,10 +77,6 @@ def _parse_max_age(raw: str, key: str) -> int | None:
     return None if seconds == 0 else check_positive_int(seconds, key)
 
 
-def _parse_policy_name(raw: str, key: str) -> str:
-    return check_iam_name(raw, key)
-
-
 def _parse_account_id(raw: str, key: str) -> str | None:
     return None if raw == "" else check_account_id(raw, key)
 
@@ -129,9 +125,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         _parse_max_age,
         "Treat MFA sessions older than this many seconds as without MFA; 0 means no limit.",
     ),
-    ConfigKey(
-        "policyName", "policy_name", "string", COMPONENT_NAME, _parse_policy_name, "Name of the IAM managed policy."
-    ),
+    ConfigKey("policyName", "policy_name", "string", COMPONENT_NAME, check_iam_name, "Name of the IAM managed policy."),
     ConfigKey(
         "allowEnforcingDeployer",
         "allow_enforcing_deployer",

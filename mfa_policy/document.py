@@ -118,20 +118,6 @@ def own_user_arns(account_id: str, partition: str) -> list[str]:
     return [f"{prefix}/${{aws:username}}", f"{prefix}/*/${{aws:username}}"]
 
 
-def bootstrap_actions(
-    *, allow_password_change_without_mfa: bool = False, allow_list_users: bool = False
-) -> tuple[list[str], list[str]]:
-    """The actions allowed without MFA: (those on the own user, all of them), each sorted."""
-    own_user = list(BOOTSTRAP_OWN_USER_ACTIONS)
-    other = [*BOOTSTRAP_DEVICE_ACTIONS, *BOOTSTRAP_ACCOUNT_ACTIONS]
-    if allow_password_change_without_mfa:
-        own_user += PASSWORD_CHANGE_OWN_USER_ACTIONS
-        other += PASSWORD_CHANGE_ACCOUNT_ACTIONS
-    if allow_list_users:
-        other += LIST_USERS_ACCOUNT_ACTIONS
-    return sorted(own_user), sorted(own_user + other)
-
-
 def _statement(sid: str, effect: str, **elements: Any) -> dict[str, Any]:
     return {"Sid": sid, "Effect": effect, **elements}
 
@@ -176,16 +162,17 @@ def build_policy_document(
 
     own_user = own_user_arns(account_id, partition)
     devices = f"arn:{partition}:iam::{account_id}:mfa/*"
-    own_user_bootstrap, all_bootstrap = bootstrap_actions(
-        allow_password_change_without_mfa=allow_password_change_without_mfa,
-        allow_list_users=allow_list_users,
-    )
-
-    account_actions = set(BOOTSTRAP_ACCOUNT_ACTIONS)
+    # The bootstrap set with its options: on the own user, and on "*".
+    own_user_bootstrap = list(BOOTSTRAP_OWN_USER_ACTIONS)
+    account_bootstrap = list(BOOTSTRAP_ACCOUNT_ACTIONS)
     if allow_password_change_without_mfa:
-        account_actions.update(PASSWORD_CHANGE_ACCOUNT_ACTIONS)
+        own_user_bootstrap += PASSWORD_CHANGE_OWN_USER_ACTIONS
+        account_bootstrap += PASSWORD_CHANGE_ACCOUNT_ACTIONS
     if allow_list_users:
-        account_actions.update(LIST_USERS_ACCOUNT_ACTIONS)
+        account_bootstrap += LIST_USERS_ACCOUNT_ACTIONS
+    all_bootstrap = sorted([*own_user_bootstrap, *BOOTSTRAP_DEVICE_ACTIONS, *account_bootstrap])
+
+    account_actions = set(account_bootstrap)
     for name in capabilities:
         account_actions.update(SELF_SERVICE[name][2])
 
@@ -227,7 +214,7 @@ def build_policy_document(
             _statement(
                 f"DenyMfaBootstrapOnOtherUsers{suffix}",
                 "Deny",
-                Action=own_user_bootstrap,
+                Action=sorted(own_user_bootstrap),
                 NotResource=own_user,
                 Condition=condition,
             )
