@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mfa_policy import RequireMfaPolicy
-from mfa_policy.config import COMPONENT_NAME, NAMESPACE, read_accounts, read_settings
+from mfa_policy.program.config import COMPONENT_NAME, NAMESPACE, read_accounts, read_settings
 
 config = pulumi.Config(NAMESPACE)
 settings = read_settings(config.get)

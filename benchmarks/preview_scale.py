@@ -12,7 +12,7 @@ import statistics
 import time
 from pathlib import Path
 
-from mfa_policy.preview import OfflineMocks, run_program
+from mfa_policy.program.preview import OfflineMocks, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUPS = [f"team-{index:02d}" for index in range(20)]

@@ -8,9 +8,9 @@ from __future__ import annotations
 import statistics
 import time
 
-from mfa_policy.catalog import load_catalog
-from mfa_policy.document import build_policy_document
-from mfa_policy.guarantees import (
+from mfa_policy.policy.document import build_policy_document
+from mfa_policy.verifier.catalog import load_catalog
+from mfa_policy.verifier.guarantees import (
     ALONE,
     NEXT_TO_ALLOW_ALL,
     TEST_ACCOUNT_ID,

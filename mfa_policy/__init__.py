@@ -2,12 +2,12 @@
 
 from typing import TYPE_CHECKING
 
-from mfa_policy.document import SELF_SERVICE_NAMES, build_policy_document
-from mfa_policy.evaluation import Decision, evaluate
-from mfa_policy.validation import InvalidInputError
+from mfa_policy.policy.document import SELF_SERVICE_NAMES, build_policy_document
+from mfa_policy.policy.validation import InvalidInputError
+from mfa_policy.verifier.evaluation import Decision, evaluate
 
 if TYPE_CHECKING:  # for type checkers; at run time __getattr__ below imports them on first use
-    from mfa_policy.component import RequireMfaPolicy, RequireMfaPolicyArgs
+    from mfa_policy.components.require_mfa import RequireMfaPolicy, RequireMfaPolicyArgs
 
 __version__ = "0.1.0"
 
@@ -26,7 +26,7 @@ def __getattr__(name: str):
     # The component imports pulumi_aws (large); load it only when asked for, so the pure policy
     # builder and the verifier stay quick to import.
     if name in ("RequireMfaPolicy", "RequireMfaPolicyArgs"):
-        from mfa_policy import component
+        from mfa_policy.components import require_mfa as component
 
         return getattr(component, name)
     raise AttributeError(f"module 'mfa_policy' has no attribute {name!r}")

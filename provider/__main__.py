@@ -9,7 +9,7 @@ run the program as a plugin.
 from pulumi.provider.experimental import component_provider_host
 
 from mfa_policy import __version__
-from mfa_policy.component import RequireMfaPolicy
+from mfa_policy.components.require_mfa import RequireMfaPolicy
 
 # The package name is the type token's prefix: mfa-policy:index:RequireMfaPolicy.
 PROVIDER_NAME = "mfa-policy"

@@ -11,8 +11,8 @@ import pulumi
 import pytest
 from pulumi.runtime.settings import set_root_resource
 
-from mfa_policy.component import DeployerLockoutError
-from mfa_policy.preview import OfflineMocks, RecordingMonitor, RegisteredResource
+from mfa_policy.components.require_mfa import DeployerLockoutError
+from mfa_policy.program.preview import OfflineMocks, RecordingMonitor, RegisteredResource
 
 ROOT = Path(__file__).resolve().parent.parent
 # Copies of shared/reference/: the Pulumi project schema and the policies we compare against.

@@ -20,8 +20,8 @@ RUNNER = """
 import json, sys
 from pathlib import Path
 import mfa_policy
-from mfa_policy.preview import OfflineMocks, run_program
-from mfa_policy.project import stack_config
+from mfa_policy.program.preview import OfflineMocks, run_program
+from mfa_policy.program.project import stack_config
 
 example = Path(sys.argv[1])
 project, config = stack_config(example, "dev")
@@ -57,7 +57,7 @@ def test_the_wheel_holds_the_package_only(wheel):
     top_level = {name.split("/", 1)[0] for name in names}
     assert top_level == {"mfa_policy", wheel.name.split("-py3")[0].replace(".whl", "") + ".dist-info"}
     assert "mfa_policy/py.typed" in names
-    assert "mfa_policy/component.py" in names
+    assert "mfa_policy/components/require_mfa.py" in names
     assert not [name for name in names if name.startswith(("tests/", "examples/", "provider/", "benchmarks/"))]
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("/METADATA"))).decode()
     assert "Name: mfa-policy" in metadata

@@ -17,9 +17,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mfa_policy.catalog import Catalog, CatalogAction, load_catalog
-from mfa_policy.document import SELF_SERVICE, SELF_SERVICE_NAMES, build_policy_document
-from mfa_policy.evaluation import Decision, PolicySet, normalize_context
+from mfa_policy.policy.document import SELF_SERVICE, SELF_SERVICE_NAMES, build_policy_document
+from mfa_policy.verifier.catalog import Catalog, CatalogAction, load_catalog
+from mfa_policy.verifier.evaluation import Decision, PolicySet, normalize_context
 
 TEST_ACCOUNT_ID = "111122223333"
 MAX_POLICY_CHARACTERS = 6144  # AWS's quota for a customer managed policy, white space excluded.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mfa_policy.project import ProjectError, stack_config
+from mfa_policy.program.project import ProjectError, stack_config
 
 PROJECT = """\
 name: demo

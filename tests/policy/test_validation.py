@@ -2,7 +2,7 @@
 
 import pytest
 
-from mfa_policy.validation import (
+from mfa_policy.policy.validation import (
     InvalidInputError,
     check_account_id,
     check_bool,

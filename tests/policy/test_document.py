@@ -10,11 +10,11 @@ import json
 import pytest
 
 from mfa_policy import build_policy_document
-from mfa_policy.catalog import load_catalog
-from mfa_policy.document import SELF_SERVICE, SELF_SERVICE_NAMES
-from mfa_policy.evaluation import Decision, evaluate
-from mfa_policy.guarantees import ALLOW_ALL, MAX_POLICY_CHARACTERS, parliament_findings
-from mfa_policy.validation import InvalidInputError
+from mfa_policy.policy.document import SELF_SERVICE, SELF_SERVICE_NAMES
+from mfa_policy.policy.validation import InvalidInputError
+from mfa_policy.verifier.catalog import load_catalog
+from mfa_policy.verifier.evaluation import Decision, evaluate
+from mfa_policy.verifier.guarantees import ALLOW_ALL, MAX_POLICY_CHARACTERS, parliament_findings
 
 ACCOUNT = "111122223333"
 KEYS = {"aws:username": "alice"}

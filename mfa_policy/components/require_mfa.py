@@ -9,8 +9,8 @@ import pulumi
 import pulumi_aws as aws
 from typing_extensions import TypedDict
 
-from mfa_policy.document import DOCUMENT_OPTIONS, SELF_SERVICE_NAMES, build_policy_document
-from mfa_policy.validation import (
+from mfa_policy.policy.document import DOCUMENT_OPTIONS, SELF_SERVICE_NAMES, build_policy_document
+from mfa_policy.policy.validation import (
     check_account_id,
     check_bool,
     check_choices,

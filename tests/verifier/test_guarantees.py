@@ -10,8 +10,8 @@ import json
 import pytest
 
 from conftest import REFERENCE
-from mfa_policy.document import SELF_SERVICE_NAMES
-from mfa_policy.guarantees import (
+from mfa_policy.policy.document import SELF_SERVICE_NAMES
+from mfa_policy.verifier.guarantees import (
     GUARANTEES,
     TEST_ACCOUNT_ID,
     Intent,

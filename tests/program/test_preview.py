@@ -7,9 +7,9 @@ import shutil
 
 from conftest import ROOT
 from mfa_policy import build_policy_document
-from mfa_policy.__main__ import main
-from mfa_policy.preview import PLACEHOLDER_ACCOUNT_ID
-from mfa_policy.project import partition_for_region
+from mfa_policy.cli import main
+from mfa_policy.program.preview import PLACEHOLDER_ACCOUNT_ID
+from mfa_policy.program.project import partition_for_region
 
 
 def test_dev_preview_text_lists_every_resource_and_the_document(capsys):

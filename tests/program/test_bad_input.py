@@ -11,8 +11,8 @@ import pytest
 
 from conftest import ROOT
 from mfa_policy import RequireMfaPolicy
-from mfa_policy.preview import OfflineMocks, run_program
-from mfa_policy.validation import InvalidInputError
+from mfa_policy.policy.validation import InvalidInputError
+from mfa_policy.program.preview import OfflineMocks, run_program
 
 CONFIG_CASES = [
     ("groups", "admins"),

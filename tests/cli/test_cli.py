@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from conftest import REFERENCE, ROOT
-from mfa_policy.__main__ import main
+from mfa_policy.cli import main
 
 
 def test_verify_defaults_pass(capsys):

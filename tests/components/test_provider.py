@@ -13,7 +13,7 @@ from pulumi.provider.experimental.component import ComponentProvider
 
 from conftest import REFERENCE, ROOT
 from mfa_policy import __version__, build_policy_document
-from mfa_policy.component import TYPE_TOKEN, RequireMfaPolicy, _validated
+from mfa_policy.components.require_mfa import TYPE_TOKEN, RequireMfaPolicy, _validated
 
 PROVIDER = ROOT / "provider"
 

@@ -9,9 +9,9 @@ import pytest
 
 from conftest import ACCOUNT_ID, ROOT
 from mfa_policy import build_policy_document
-from mfa_policy.preview import OfflineMocks, run_program
-from mfa_policy.project import stack_config
-from mfa_policy.validation import InvalidInputError
+from mfa_policy.policy.validation import InvalidInputError
+from mfa_policy.program.preview import OfflineMocks, run_program
+from mfa_policy.program.project import stack_config
 
 ATTACHMENT = "aws:iam/groupPolicyAttachment:GroupPolicyAttachment"
 

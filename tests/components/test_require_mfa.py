@@ -9,8 +9,8 @@ import pulumi_aws as aws
 import pytest
 
 from mfa_policy import RequireMfaPolicy, build_policy_document
-from mfa_policy.component import DEFAULT_DESCRIPTION, TYPE_TOKEN
-from mfa_policy.preview import CALLER_IDENTITY_TOKEN, PARTITION_TOKEN
+from mfa_policy.components.require_mfa import DEFAULT_DESCRIPTION, TYPE_TOKEN
+from mfa_policy.program.preview import CALLER_IDENTITY_TOKEN, PARTITION_TOKEN
 
 ACCOUNT = "111122223333"
 POLICY = "aws:iam/policy:Policy"

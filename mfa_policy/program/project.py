@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from mfa_policy.config import config_value_to_string
+from mfa_policy.program.config import config_value_to_string
 
 
 class _CliYamlLoader(yaml.SafeLoader):

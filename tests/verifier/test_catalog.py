@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mfa_policy.catalog import Catalog, load_catalog
+from mfa_policy.verifier.catalog import Catalog, load_catalog
 
 USERS = ("alice", "team/alice", "bob")
 

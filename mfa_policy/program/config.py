@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mfa_policy.document import SELF_SERVICE_NAMES
-from mfa_policy.validation import (
+from mfa_policy.policy.document import SELF_SERVICE_NAMES
+from mfa_policy.policy.validation import (
     InvalidInputError,
     check_account_id,
     check_choices,

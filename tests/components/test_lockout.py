@@ -8,8 +8,8 @@ import pytest
 
 from conftest import ACCOUNT_ID
 from mfa_policy import RequireMfaPolicy
-from mfa_policy.component import DeployerLockoutError, check_deployer_not_enforced
-from mfa_policy.preview import GET_GROUP_TOKEN
+from mfa_policy.components.require_mfa import DeployerLockoutError, check_deployer_not_enforced
+from mfa_policy.program.preview import GET_GROUP_TOKEN
 
 ALICE = f"arn:aws:iam::{ACCOUNT_ID}:user/alice"
 ALICE_WITH_PATH = f"arn:aws:iam::{ACCOUNT_ID}:user/team/alice"

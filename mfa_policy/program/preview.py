@@ -23,7 +23,7 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mo
 from pulumi.runtime.settings import set_root_resource
 from pulumi.runtime.stack import Stack
 
-from mfa_policy.project import partition_for_region, stack_config
+from mfa_policy.program.project import partition_for_region, stack_config
 
 PLACEHOLDER_ACCOUNT_ID = "123456789012"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mfa_policy.evaluation import Decision, PolicyFormatError, PolicySet, evaluate
+from mfa_policy.verifier.evaluation import Decision, PolicyFormatError, PolicySet, evaluate
 
 ALLOW, EXPLICIT, IMPLICIT = Decision.ALLOW, Decision.EXPLICIT_DENY, Decision.IMPLICIT_DENY
 

@@ -2,7 +2,7 @@
 
 ``build_policy_document`` returns the IAM policy that makes MFA mandatory while letting every
 user enroll and manage their own MFA device. Its contract is ``G1``-``G8`` in the project's
-guarantees; ``mfa_policy.guarantees`` checks them over the whole catalog of AWS actions.
+guarantees; ``mfa_policy.verifier.guarantees`` checks them over the whole catalog of AWS actions.
 
 The shape, from AWS's reference policy with its gaps closed:
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from mfa_policy.validation import (
+from mfa_policy.policy.validation import (
     check_account_id,
     check_bool,
     check_choices,

@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from mfa_policy.config import CONFIG_KEYS, config_value_to_string, read_settings
-from mfa_policy.document import SELF_SERVICE_NAMES
-from mfa_policy.validation import InvalidInputError
+from mfa_policy.policy.document import SELF_SERVICE_NAMES
+from mfa_policy.policy.validation import InvalidInputError
+from mfa_policy.program.config import CONFIG_KEYS, config_value_to_string, read_settings
 
 
 def reader(values: dict[str, str]):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conftest import ACCOUNT_ID, ROOT
-from mfa_policy.preview import OfflineMocks, run_program
+from mfa_policy.program.preview import OfflineMocks, run_program
 
 POLICY = "aws:iam/policy:Policy"
 

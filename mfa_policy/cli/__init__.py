@@ -1,0 +1,38 @@
+"""Command line: ``python -m mfa_policy preview|verify|explain``. Parses arguments and prints."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from mfa_policy.cli import preview, verify
+from mfa_policy.cli.common import BadInput
+from mfa_policy.policy.validation import InvalidInputError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m mfa_policy",
+        description="Preview, verify and explain the require-MFA policy offline.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    preview.register(commands)
+    verify.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process's exit code (2 for bad input)."""
+    from mfa_policy.program.project import ProjectError
+
+    args: Any = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (BadInput, ProjectError, InvalidInputError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+

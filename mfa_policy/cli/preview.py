@@ -1,0 +1,110 @@
+"""``preview``: run the program offline under the SDK's mock engine and print what it creates."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from mfa_policy.policy.validation import InvalidInputError, check_account_id
+
+# Inputs worth showing per resource type in the text preview; the policy document is printed once.
+_KEY_INPUTS = ("name", "path", "group", "policyArn", "description", "tags", "region", "assumeRoles")
+
+
+def _account_id(value: str) -> str:
+    try:
+        return check_account_id(value, "--account-id")
+    except InvalidInputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def run_preview(args: argparse.Namespace) -> int:
+    from mfa_policy.program.preview import preview_stack
+
+    result = preview_stack(Path(args.cwd), args.stack, args.account_id)
+    run = result.run
+    resources: list[dict[str, Any]] = [
+        {
+            "type": resource.type,
+            "name": resource.name,
+            "parent": run.parent_name(resource),
+            "inputs": {key: value for key, value in resource.inputs.items() if key != "policy"},
+        }
+        for resource in run.in_tree_order()
+    ]
+    # One document per component: the single-account outputs, or one per entry of `accounts`.
+    outputs: dict[str, Any]
+    if "accounts" in run.outputs:
+        documents = {name: json.loads(entry["policyDocument"]) for name, entry in run.outputs["accounts"].items()}
+        outputs = {
+            name: {key: value for key, value in entry.items() if key != "policyDocument"}
+            for name, entry in run.outputs["accounts"].items()
+        }
+    else:
+        documents = {"": json.loads(run.outputs["policyDocument"])}
+        outputs = {key: value for key, value in run.outputs.items() if key != "policyDocument"}
+    if args.json:
+        report: dict[str, Any] = {
+            "stack": result.stack,
+            "accountId": result.account_id,
+            "accountIsPlaceholder": result.account_is_placeholder,
+            "partition": result.partition,
+            "resources": resources,
+            "outputs": outputs,
+        }
+        if "" in documents:
+            report["policyDocument"] = documents[""]
+        else:
+            report["policyDocuments"] = documents
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"Offline preview of stack {result.stack!r}: the Pulumi SDK's mock engine ran __main__.py;")
+    print("nothing was sent to AWS. `pulumi up` would create:")
+    if "" in documents:
+        account = result.account_id
+        if result.account_is_placeholder:
+            account += " (placeholder: pass --account-id or set mfa-policy:accountId for the real one)"
+        print(f"  account: {account}")
+    else:
+        reached = [f"{name} ({entry['accountId']})" for name, entry in outputs.items()]
+        print(f"  accounts: {', '.join(reached)}")
+    print(f"  partition: {result.partition}")
+    print()
+    for resource in resources:
+        parent = f"  (parent: {resource['parent']})" if resource["parent"] else ""
+        print(f"+ {resource['type']}  {resource['name']}{parent}")
+        for key in _KEY_INPUTS:
+            if key in resource["inputs"]:
+                print(f"      {key}: {resource['inputs'][key]}")
+    print()
+    print("Outputs:")
+    for key, value in outputs.items():
+        print(f"  {key}: {value}")
+    for name, document in documents.items():
+        print()
+        print(f"Policy document{f' ({name})' if name else ''}:")
+        print(json.dumps(document, indent=2))
+    return 0
+
+
+
+def register(commands: Any) -> None:
+    """Add the ``preview`` command to the parser's subcommands."""
+    preview = commands.add_parser(
+        "preview",
+        help="show offline what `pulumi up` would create for a stack",
+        description="Run the project's __main__.py under the Pulumi SDK's mock engine with the stack's "
+        "config and print each resource and the policy document. No CLI, no AWS.",
+    )
+    preview.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to use (default: dev)")
+    preview.add_argument(
+        "--account-id",
+        type=_account_id,
+        help="account the caller identity answers with (default: the stack's mfa-policy:accountId, else a placeholder)",
+    )
+    preview.add_argument("--json", action="store_true", help="print JSON instead of text")
+    preview.add_argument("--cwd", default=".", help="project folder holding Pulumi.yaml (default: .)")
+    preview.set_defaults(handler=run_preview)
+

@@ -1,0 +1,156 @@
+"""``verify`` and ``explain``: check the guarantees, and show the decision matrix."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from mfa_policy.cli.common import BadInput
+
+
+def _target(args: argparse.Namespace) -> tuple[dict[str, Any], Any, str]:
+    """The policy document to check, its intent, and a label saying what it is."""
+    from mfa_policy.policy.document import DOCUMENT_OPTIONS
+    from mfa_policy.verifier.evaluation import PolicyFormatError, PolicySet
+    from mfa_policy.verifier.guarantees import TEST_ACCOUNT_ID, intent_for_builder, intent_for_file
+
+    flags = {
+        "allow_password_change_without_mfa": args.allow_password_change_without_mfa,
+        "allow_list_users": args.allow_list_users,
+    }
+    if args.policy_file:
+        path = Path(args.policy_file)
+        try:
+            document = json.loads(path.read_text())
+        except OSError as error:
+            raise BadInput(f"cannot read {path}: {error.strerror}") from None
+        except ValueError as error:
+            raise BadInput(f"{path} is not JSON: {error}") from None
+        try:
+            PolicySet([document])
+        except PolicyFormatError as error:
+            raise BadInput(f"{path} is not an IAM policy document: {error}") from None
+        return document, intent_for_file(document, **flags), f"policy file {path}"
+    if args.stack:
+        from mfa_policy.program.config import read_settings
+        from mfa_policy.program.project import partition_for_region, stack_config
+
+        if any(flags.values()):
+            raise BadInput("with --stack the stack's config decides the options; drop the --allow-* flags")
+        project, config = stack_config(Path(args.cwd), args.stack)
+        settings = read_settings(lambda key: config.get(f"{project}:{key}"))
+        account_id = settings.get("account_id", TEST_ACCOUNT_ID)
+        partition = partition_for_region(config.get("aws:region"))
+        options = {key: settings[key] for key in DOCUMENT_OPTIONS if key in settings}
+        document, intent = intent_for_builder(account_id, partition, **options)
+        return document, intent, f"stack {args.stack!r} (account {account_id}, partition {partition})"
+    document, intent = intent_for_builder(TEST_ACCOUNT_ID, "aws", **flags)
+    return document, intent, f"the project's policy with these options (account {TEST_ACCOUNT_ID})"
+
+
+_SHOWN_COUNTEREXAMPLES = 5
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from mfa_policy.verifier.catalog import load_catalog
+    from mfa_policy.verifier.guarantees import GUARANTEES, check_all
+
+    document, intent, label = _target(args)
+    catalog = load_catalog()
+    results = check_all(document, intent, catalog)
+    failed = [name for name, found in results.items() if found]
+    if args.json:
+        report = {
+            "target": label,
+            "accountId": intent.account_id,
+            "partition": intent.partition,
+            "catalogActions": len(catalog),
+            "guarantees": {
+                name: {
+                    "title": GUARANTEES[name][0],
+                    "pass": not found,
+                    "counterexamples": [c.as_dict() for c in found],
+                }
+                for name, found in results.items()
+            },
+        }
+        print(json.dumps(report, indent=2))
+        return 1 if failed else 0
+    print(f"Verifying {label} over {len(catalog)} AWS actions:")
+    for name, found in results.items():
+        title = GUARANTEES[name][0]
+        if not found:
+            print(f"{name} {title} ... pass")
+            continue
+        print(f"{name} {title} ... FAIL ({len(found)} counterexamples)")
+        for counterexample in found[:_SHOWN_COUNTEREXAMPLES]:
+            print(f"    {counterexample}")
+        if len(found) > _SHOWN_COUNTEREXAMPLES:
+            print(f"    ... and {len(found) - _SHOWN_COUNTEREXAMPLES} more (--json lists them all)")
+    print("all guarantees hold" if not failed else f"{len(failed)} of {len(results)} guarantees fail")
+    return 1 if failed else 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from mfa_policy.verifier.guarantees import ALONE, NEXT_TO_ALLOW_ALL, Verifier, decision_matrix
+
+    document, intent, label = _target(args)
+    matrix = decision_matrix(Verifier(document, intent))
+    if args.format == "json":
+        print(json.dumps({"target": label, **matrix}, indent=2))
+        return 0
+    titles = {
+        ALONE: "The policy alone: what it grants",
+        NEXT_TO_ALLOW_ALL: "Next to allow-all (as beside AdministratorAccess): what it takes away",
+    }
+    print(f"# What {label} allows alice\n")
+    print("Contexts: keys = long-term access keys; console = signed in without MFA; mfa = an MFA session")
+    print("(mfa-expired: older than the max MFA age). own = alice's user (or her device); other = bob's.\n")
+    for policies, rows in matrix["tables"].items():
+        print(f"## {titles[policies]}\n")
+        print("| | action | " + " | ".join(matrix["columns"]) + " |")
+        print("|---|---|" + "---|" * len(matrix["columns"]))
+        for row in rows:
+            cells = " | ".join(row["cells"][column] for column in matrix["columns"])
+            print(f"| {row['group']} | `{row['action']}` | {cells} |")
+        print()
+    return 0
+
+
+def _add_selectors(command: argparse.ArgumentParser) -> None:
+    target = command.add_mutually_exclusive_group()
+    target.add_argument("--stack", help="check the policy a stack's config builds (Pulumi.<stack>.yaml)")
+    target.add_argument("--policy-file", help="check any IAM policy JSON file instead of the project's policy")
+    command.add_argument(
+        "--allow-password-change-without-mfa",
+        action="store_true",
+        help="the policy intends iam:ChangePassword without MFA (first sign-in)",
+    )
+    command.add_argument("--allow-list-users", action="store_true", help="the policy intends iam:ListUsers without MFA")
+    command.add_argument("--cwd", default=".", help="project folder holding Pulumi.yaml, for --stack (default: .)")
+
+
+
+def register(commands: Any) -> None:
+    """Add the ``verify`` and ``explain`` commands to the parser's subcommands."""
+    verify = commands.add_parser(
+        "verify",
+        help="check G1-G8 of the guarantees over every AWS action",
+        description="Check the guarantees over the whole catalog of AWS actions: the project's policy "
+        "(builder defaults, or a stack's config) or any policy file. Exit 0: all hold; 1: one fails; "
+        "2: bad input.",
+    )
+    _add_selectors(verify)
+    verify.add_argument("--json", action="store_true", help="print JSON instead of text")
+    verify.set_defaults(handler=_verify)
+
+    explain = commands.add_parser(
+        "explain",
+        help="print the decision matrix: actions x contexts x own/other user",
+        description="Show what the policy allows alice without MFA, with MFA, on her own user and on bob's.",
+    )
+    _add_selectors(explain)
+    explain.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    explain.set_defaults(handler=_explain)

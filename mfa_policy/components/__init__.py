@@ -1,0 +1,1 @@
+"""The Pulumi component resources (import pulumi and pulumi_aws)."""
