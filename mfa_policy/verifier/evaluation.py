@@ -507,3 +507,62 @@ def evaluate(
     documents, build a ``PolicySet`` once instead.
     """
     return PolicySet(policies).evaluate(action, resource, context)
+
+
+class LayeredPolicySet:
+    """Identity policies under guard layers that must also allow, as AWS evaluates them.
+
+    A guard layer is a set of policies that can only take permissions away: one level of service
+    control policies (the root, an OU, the account: each level must allow), or a permission
+    boundary. AWS's logic: an explicit Deny in any layer wins; otherwise the request is allowed
+    only when the identity policies and every guard layer allow it; else it is an implicit deny.
+
+    ``LayeredPolicySet(PolicySet([mfa, allow_all]), [PolicySet([scp, full_aws_access])])`` offers
+    the same ``evaluate``, ``evaluate_normalized`` and ``service_decision`` as a ``PolicySet``.
+    """
+
+    def __init__(self, identity: PolicySet, guards: Sequence[PolicySet]) -> None:
+        self.identity = identity
+        self.guards = list(guards)
+
+    @property
+    def layers(self) -> list[PolicySet]:
+        """The identity policies first, then each guard layer."""
+        return [self.identity, *self.guards]
+
+    def evaluate(self, action: str, resource: str, context: Context | None = None) -> Decision:
+        """Decide one request; ``context`` maps condition keys to values."""
+        return self.evaluate_normalized(action, resource, normalize_context(context or {}))
+
+    def evaluate_normalized(
+        self,
+        action: str,
+        resource: str,
+        context: Mapping[str, tuple[str, ...]],
+        context_key: Hashable | None = None,
+    ) -> Decision:
+        """``evaluate`` for a normalized context; ``context_key`` as in ``PolicySet``."""
+        return combine_layers(
+            [layer.evaluate_normalized(action, resource, context, context_key) for layer in self.layers]
+        )
+
+    def service_decision(
+        self, service: str, context: Mapping[str, tuple[str, ...]], context_key: Hashable
+    ) -> Decision | None:
+        """The one decision for every action of ``service``, when every layer has one; else None."""
+        decisions = []
+        for layer in self.layers:
+            decision = layer.service_decision(service, context, context_key)
+            if decision is None:
+                return None
+            decisions.append(decision)
+        return combine_layers(decisions)
+
+
+def combine_layers(decisions: Sequence[Decision]) -> Decision:
+    """The decision of layers that must all allow (identity first): any explicit Deny wins."""
+    if Decision.EXPLICIT_DENY in decisions:
+        return Decision.EXPLICIT_DENY
+    if all(decision is Decision.ALLOW for decision in decisions):
+        return Decision.ALLOW
+    return Decision.IMPLICIT_DENY

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mfa_policy.verifier.evaluation import Decision, PolicyFormatError, PolicySet, evaluate
+from mfa_policy.verifier.evaluation import Decision, LayeredPolicySet, PolicyFormatError, PolicySet, evaluate
 
 ALLOW, EXPLICIT, IMPLICIT = Decision.ALLOW, Decision.EXPLICIT_DENY, Decision.IMPLICIT_DENY
 
@@ -294,3 +294,46 @@ def test_service_decision_only_when_the_whole_service_decides_alike():
     assert policies.service_decision("iam", without_mfa, "console") is None  # named by a statement
     scoped = PolicySet([policy(allow(resource="arn:aws:s3:::bucket/*"))])
     assert scoped.service_decision("s3", {}, "none") is None  # depends on the resource
+
+
+# Guard layers (service control policies, permission boundaries) --------------------------------
+
+FULL_AWS_ACCESS = policy(allow())
+
+
+def layered(identity, *guards):
+    return LayeredPolicySet(PolicySet(identity), [PolicySet(guard) for guard in guards])
+
+
+def test_a_guard_layer_only_takes_away():
+    # Allowed by identity and every level: allowed. A level that does not allow: implicit deny.
+    assert layered([policy(allow())], [FULL_AWS_ACCESS]).evaluate("s3:GetObject", "*") is ALLOW
+    assert layered([policy(allow())], [FULL_AWS_ACCESS], [policy(allow("ec2:*"))]).evaluate(
+        "s3:GetObject", "*"
+    ) is IMPLICIT
+    # A guard that allows cannot grant what identity policies do not.
+    assert layered([policy(allow("ec2:*"))], [FULL_AWS_ACCESS]).evaluate("s3:GetObject", "*") is IMPLICIT
+
+
+def test_an_explicit_deny_in_any_layer_wins():
+    scp = policy(deny("s3:*"))
+    assert layered([policy(allow())], [FULL_AWS_ACCESS, scp]).evaluate("s3:GetObject", "*") is EXPLICIT
+    assert layered([policy(deny("s3:*"))], [FULL_AWS_ACCESS]).evaluate("s3:GetObject", "*") is EXPLICIT
+    # A deny in a lower layer is still explicit even where a higher level already fails to allow.
+    assert layered([policy(allow())], [policy(allow("ec2:*"))], [scp]).evaluate("s3:GetObject", "*") is EXPLICIT
+
+
+def test_guard_conditions_see_the_request_context():
+    scp = policy(deny("*", Condition={"StringEquals": {"aws:PrincipalType": "User"}}), allow())
+    layers = layered([policy(allow())], [scp])
+    assert layers.evaluate("s3:GetObject", "*", {"aws:PrincipalType": "User"}) is EXPLICIT
+    assert layers.evaluate("s3:GetObject", "*", {"aws:PrincipalType": "AssumedRole"}) is ALLOW
+
+
+def test_layers_decide_a_whole_service_only_when_every_layer_can():
+    from mfa_policy.verifier.evaluation import normalize_context
+
+    context = normalize_context({})
+    layers = layered([policy(allow())], [policy(allow(), deny("s3:GetObject"))])
+    assert layers.service_decision("ec2", context, "none") is ALLOW
+    assert layers.service_decision("s3", context, "none") is None  # s3:GetObject differs
