@@ -37,7 +37,7 @@ print(json.dumps({
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     source = tmp_path_factory.mktemp("source")
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
     shutil.copytree(ROOT / "mfa_policy", source / "mfa_policy", ignore=shutil.ignore_patterns("__pycache__"))
     dist = tmp_path_factory.mktemp("dist")
@@ -64,6 +64,9 @@ def test_the_wheel_holds_the_package_only(wheel):
     assert "Requires-Dist: pulumi<4,>=3.200" in metadata
     assert "Requires-Dist: pulumi-aws<8,>=7" in metadata
     assert 'Requires-Dist: policy-sentry<0.16,>=0.15; extra == "verify"' in metadata
+    # Apache-2.0, like Pulumi and its AWS provider: the expression and the license text ship.
+    assert "License-Expression: Apache-2.0" in metadata
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
 
 
 def test_the_example_runs_against_the_installed_wheel(wheel, tmp_path):
