@@ -9,7 +9,7 @@ from mfa_policy.verifier.evaluation import Decision, evaluate
 if TYPE_CHECKING:  # for type checkers; at run time __getattr__ below imports them on first use
     from mfa_policy.components.require_mfa import RequireMfaPolicy, RequireMfaPolicyArgs
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "SELF_SERVICE_NAMES",
