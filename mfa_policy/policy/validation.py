@@ -169,9 +169,7 @@ def check_mfa_devices(value: Any, key: str = "mfa_devices") -> str:
     return value
 
 
-def check_security_key_certification(
-    value: Any, key: str = "security_key_certification"
-) -> dict[str, tuple[str, ...]]:
+def check_security_key_certification(value: Any, key: str = "security_key_certification") -> dict[str, tuple[str, ...]]:
     """Return ``value`` as ``{certification: levels}`` in a fixed order, if every name and level is known.
 
     The order (certifications as in ``CERTIFICATION_LEVELS``, levels lowest first) makes the
