@@ -628,7 +628,8 @@ def _explain_rows(intent: Intent) -> list[tuple[str, str, str, str | None]]:
 def decision_matrix(verifier: Verifier) -> dict[str, Any]:
     """The decisions a person reads at a glance, for the policy alone and next to allow-all.
 
-    ``{"columns": [...], "tables": {policies: [{"group", "action", "cells": {column: decision}}]}}``
+    ``{"columns": [...], "tables": {policies: [{"group", "action", "cells": {column: decision}}]},
+    "enrollment": {policies: [{"device", "action", "cells"}]}}`` (enrollment by device type)
     where a column is ``<context> / own`` or ``<context> / other`` and a decision is ``allow``,
     ``deny`` or ``-`` (no other user's resource for that action).
     """
@@ -648,4 +649,31 @@ def decision_matrix(verifier: Verifier) -> dict[str, Any]:
                         cells[f"{context.name} / {whose}"] = "allow" if decision is Decision.ALLOW else "deny"
             rows.append({"group": group, "action": action, "cells": cells})
         tables[policies] = rows
-    return {"columns": columns, "tables": tables}
+    enrollment = {policies: _enrollment_rows(verifier, policies, contexts) for policies in (ALONE, NEXT_TO_ALLOW_ALL)}
+    return {"columns": columns, "tables": tables, "enrollment": enrollment}
+
+
+def _enrollment_rows(verifier: Verifier, policies: str, contexts: list[RequestContext]) -> list[dict[str, Any]]:
+    """Enrollment by device type: creating a virtual device, then ``iam:EnableMFADevice`` per
+    registration variant (TOTP, security key Create/Activate, uncertified or not accepted key)."""
+    intent = verifier.intent
+    own, other = intent.arn("user/alice"), intent.arn("user/bob")
+    device = intent.arn("mfa/My Phone")
+    rows = []
+    cells = {}
+    for context in contexts:
+        decision = verifier.decide(policies, "iam:CreateVirtualMFADevice", device, context)
+        cells[f"{context.name} / own"] = "allow" if decision is Decision.ALLOW else "deny"
+        cells[f"{context.name} / other"] = "-"
+    rows.append(
+        {"device": "virtual device (authenticator app): create", "action": "iam:CreateVirtualMFADevice", "cells": cells}
+    )
+    for registration in verifier.registrations:
+        cells = {}
+        for context in contexts:
+            request = registration_context(context, registration)
+            for whose, resource in (("own", own), ("other", other)):
+                decision = verifier.decide(policies, "iam:EnableMFADevice", resource, request)
+                cells[f"{context.name} / {whose}"] = "allow" if decision is Decision.ALLOW else "deny"
+        rows.append({"device": registration.label, "action": "iam:EnableMFADevice", "cells": cells})
+    return rows
