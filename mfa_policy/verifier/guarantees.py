@@ -97,7 +97,7 @@ class Intent:
 
     def bootstrap(self) -> tuple[tuple[str, str], ...]:
         """The bootstrap set with this intent's options."""
-        base = BOOTSTRAP
+        base: tuple[tuple[str, str], ...] = BOOTSTRAP
         if self.security_keys_only:
             base = tuple(entry for entry in BOOTSTRAP if entry[0] not in SECURITY_KEY_ONLY_DROPS)
         extra: tuple[tuple[str, str], ...] = ()
