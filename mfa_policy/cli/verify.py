@@ -20,6 +20,7 @@ def _target(args: argparse.Namespace) -> tuple[dict[str, Any], Any, str]:
         "allow_password_change_without_mfa": args.allow_password_change_without_mfa,
         "allow_list_users": args.allow_list_users,
     }
+    flags.update(_device_flags(args))
     if args.policy_file:
         path = Path(args.policy_file)
         try:
@@ -38,7 +39,10 @@ def _target(args: argparse.Namespace) -> tuple[dict[str, Any], Any, str]:
         from mfa_policy.program.project import partition_for_region, stack_config
 
         if any(flags.values()):
-            raise BadInput("with --stack the stack's config decides the options; drop the --allow-* flags")
+            raise BadInput(
+                "with --stack the stack's config decides the options; drop the --allow-* and --mfa-devices/"
+                "--security-key-certification flags"
+            )
         project, config = stack_config(Path(args.cwd), args.stack)
         settings = read_settings(lambda key: config.get(f"{project}:{key}"))
         account_id = settings.get("account_id", TEST_ACCOUNT_ID)
@@ -48,6 +52,45 @@ def _target(args: argparse.Namespace) -> tuple[dict[str, Any], Any, str]:
         return document, intent, f"stack {args.stack!r} (account {account_id}, partition {partition})"
     document, intent = intent_for_builder(TEST_ACCOUNT_ID, "aws", **flags)
     return document, intent, f"the project's policy with these options (account {TEST_ACCOUNT_ID})"
+
+
+def _certification(text: str) -> Any:
+    """``--security-key-certification``: ``fido=L2,L3;fips-140-3=L2`` or the same as a JSON object."""
+    if text.lstrip().startswith("{"):
+        try:
+            return json.loads(text)
+        except ValueError as error:
+            raise BadInput(f"--security-key-certification is not a JSON object: {error}") from None
+    parsed: dict[str, list[str]] = {}
+    for part in filter(None, (piece.strip() for piece in text.split(";"))):
+        name, equals, levels = part.partition("=")
+        if not equals or name.strip() in parsed:
+            raise BadInput(
+                f"--security-key-certification: cannot read {part!r}; write CERT=LEVEL[,LEVEL...] separated "
+                "by ';', e.g. 'fido=L2,L3;fips-140-3=L2', or a JSON object"
+            )
+        parsed[name.strip()] = [level.strip() for level in levels.split(",") if level.strip()]
+    return parsed
+
+
+def _device_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The device-type intent from ``--mfa-devices`` and ``--security-key-certification`` (if given)."""
+    from mfa_policy.policy.validation import (
+        check_certification_needs_security_keys,
+        check_security_key_certification,
+    )
+
+    flags: dict[str, Any] = {}
+    if args.mfa_devices is not None:
+        flags["mfa_devices"] = args.mfa_devices
+    if args.security_key_certification is not None:
+        check_certification_needs_security_keys(
+            args.security_key_certification, args.mfa_devices or "any", "--security-key-certification", "--mfa-devices"
+        )
+        flags["security_key_certification"] = check_security_key_certification(
+            _certification(args.security_key_certification), "--security-key-certification"
+        )
+    return flags
 
 
 _SHOWN_COUNTEREXAMPLES = 5
@@ -116,6 +159,15 @@ def _explain(args: argparse.Namespace) -> int:
             cells = " | ".join(row["cells"][column] for column in matrix["columns"])
             print(f"| {row['group']} | `{row['action']}` | {cells} |")
         print()
+    enrollment_titles = {ALONE: "the policy alone", NEXT_TO_ALLOW_ALL: "next to allow-all"}
+    for policies, rows in matrix["enrollment"].items():
+        print(f"## Enrollment by device type, {enrollment_titles[policies]}\n")
+        print("| device | action | " + " | ".join(matrix["columns"]) + " |")
+        print("|---|---|" + "---|" * len(matrix["columns"]))
+        for row in rows:
+            cells = " | ".join(row["cells"][column] for column in matrix["columns"])
+            print(f"| {row['device']} | `{row['action']}` | {cells} |")
+        print()
     return 0
 
 
@@ -129,6 +181,17 @@ def _add_selectors(command: argparse.ArgumentParser) -> None:
         help="the policy intends iam:ChangePassword without MFA (first sign-in)",
     )
     command.add_argument("--allow-list-users", action="store_true", help="the policy intends iam:ListUsers without MFA")
+    command.add_argument(
+        "--mfa-devices",
+        choices=("any", "security_keys"),
+        help="the device types the policy intends users to enroll (default: any; checked by G9)",
+    )
+    command.add_argument(
+        "--security-key-certification",
+        metavar="SPEC",
+        help="with --mfa-devices security_keys: accepted levels per certification, e.g. "
+        '\'fido=L2,L3;fips-140-3=L2\' or \'{"fido": ["L2", "L3"]}\'',
+    )
     command.add_argument("--cwd", default=".", help="project folder holding Pulumi.yaml, for --stack (default: .)")
 
 
@@ -137,7 +200,7 @@ def register(commands: Any) -> None:
     """Add the ``verify`` and ``explain`` commands to the parser's subcommands."""
     verify = commands.add_parser(
         "verify",
-        help="check G1-G8 of the guarantees over every AWS action",
+        help="check G1-G9 of the guarantees over every AWS action",
         description="Check the guarantees over the whole catalog of AWS actions: the project's policy "
         "(builder defaults, or a stack's config) or any policy file. Exit 0: all hold; 1: one fails; "
         "2: bad input.",

@@ -13,12 +13,15 @@ from mfa_policy.policy.document import DOCUMENT_OPTIONS, SELF_SERVICE_NAMES, bui
 from mfa_policy.policy.validation import (
     check_account_id,
     check_bool,
+    check_certification_needs_security_keys,
     check_choices,
     check_description,
     check_group_names,
     check_iam_name,
     check_iam_path,
+    check_mfa_devices,
     check_positive_int,
+    check_security_key_certification,
     check_tags,
 )
 
@@ -61,6 +64,18 @@ class RequireMfaPolicyArgs(TypedDict):
     """When set, a session whose MFA sign-in is older than this many seconds is treated as one
     without MFA. Default: unset (no limit)."""
 
+    mfa_devices: NotRequired[str]
+    """Which MFA devices users may enroll: ``any`` (default: every type) or ``security_keys``
+    (FIDO2 security keys and passkeys only, with or without MFA: no authenticator app or hardware
+    TOTP token, and no virtual-device actions in the bootstrap set). Security-key-only users
+    cannot get MFA sessions for the CLI (``sts get-session-token`` needs a TOTP code)."""
+
+    security_key_certification: NotRequired[Mapping[str, Sequence[str]]]
+    """Only with ``mfa_devices="security_keys"``: the certification levels a key must have when it
+    is activated, by certification: ``fido`` (``L1``, ``L1plus``, ``L2``, ``L2plus``, ``L3``,
+    ``L3plus``), ``fips-140-2`` or ``fips-140-3`` (``L1``-``L4``), e.g. ``{"fido": ["L2", "L3"]}``.
+    A key must meet every listed certification. Default: any security key."""
+
     policy_name: NotRequired[str]
     """Name of the IAM managed policy. Default: the component's name."""
 
@@ -94,6 +109,11 @@ def _validated(args: Mapping[str, Any], name: str) -> dict[str, Any]:
         raise TypeError("RequireMfaPolicy needs group_names: the IAM groups whose members must use MFA.")
     max_age = args.get("max_mfa_age_seconds")
     account_id = args.get("account_id")
+    mfa_devices = check_mfa_devices(args.get("mfa_devices", "any"), "mfa_devices")
+    certification = args.get("security_key_certification")
+    check_certification_needs_security_keys(certification, mfa_devices)
+    if certification is not None:
+        certification = check_security_key_certification(certification, "security_key_certification")
     return {
         "group_names": check_group_names(args["group_names"], "group_names"),
         "create_groups": check_bool(args.get("create_groups", False), "create_groups"),
@@ -104,6 +124,8 @@ def _validated(args: Mapping[str, Any], name: str) -> dict[str, Any]:
         "allow_list_users": check_bool(args.get("allow_list_users", False), "allow_list_users"),
         "self_service": check_choices(args.get("self_service", SELF_SERVICE_NAMES), "self_service", SELF_SERVICE_NAMES),
         "max_mfa_age_seconds": None if max_age is None else check_positive_int(max_age, "max_mfa_age_seconds"),
+        "mfa_devices": mfa_devices,
+        "security_key_certification": certification,
         "policy_name": check_iam_name(args.get("policy_name", name), "policy_name"),
         "path": check_iam_path(args.get("path", DEFAULT_PATH), "path"),
         "description": check_description(args.get("description", DEFAULT_DESCRIPTION), "description"),

@@ -13,19 +13,28 @@ The shape, from AWS's reference policy with its gaps closed:
   caller while the session has no MFA: without it, an allow-all policy elsewhere would let a user
   without MFA enroll a device on a colleague.
 * With ``max_mfa_age_seconds``, two more denies treat an older MFA session like one without MFA.
+* With ``mfa_devices="security_keys"``, the device-type denies (``device_type_statements``) stop
+  every enrollment that is not a FIDO2 security key, in every context, even next to allow-all.
+
+Other builders (the organization SCP) reuse two pieces: ``bootstrap_actions`` (what a user
+without MFA may do, for given options) and ``device_type_statements`` (the enrollment denies).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from mfa_policy.policy.validation import (
     check_account_id,
     check_bool,
+    check_certification_needs_security_keys,
     check_choices,
+    check_mfa_devices,
     check_partition,
     check_positive_int,
+    check_security_key_certification,
 )
 
 POLICY_VERSION = "2012-10-17"
@@ -105,8 +114,30 @@ SELF_SERVICE: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 }
 SELF_SERVICE_NAMES = tuple(SELF_SERVICE)
 
+# mfa_devices="security_keys" drops what only virtual or TOTP devices use from the bootstrap set.
+VIRTUAL_DEVICE_ACTIONS = ("iam:CreateVirtualMFADevice", "iam:ListVirtualMFADevices")
+TOTP_ONLY_OWN_USER_ACTIONS = ("iam:ResyncMFADevice",)
+
+# IAM's keys for a FIDO registration: iam:RegisterSecurityKey is "Create", then "Activate" (when
+# the certification keys are known), and absent for any other device type.
+REGISTER_SECURITY_KEY = "iam:RegisterSecurityKey"
+REGISTRATION_STEPS = ("Create", "Activate")
+CERTIFICATION_CONDITION_KEYS = {
+    "fido": "iam:FIDO-certification",
+    "fips-140-2": "iam:FIDO-FIPS-140-2-certification",
+    "fips-140-3": "iam:FIDO-FIPS-140-3-certification",
+}
+_CERTIFICATION_SIDS = {"fido": "Fido", "fips-140-2": "Fips1402", "fips-140-3": "Fips1403"}
+
 # The keyword options of build_policy_document, as the component and the verifier pass them on.
-DOCUMENT_OPTIONS = ("allow_password_change_without_mfa", "allow_list_users", "self_service", "max_mfa_age_seconds")
+DOCUMENT_OPTIONS = (
+    "allow_password_change_without_mfa",
+    "allow_list_users",
+    "self_service",
+    "max_mfa_age_seconds",
+    "mfa_devices",
+    "security_key_certification",
+)
 
 # AWS leaves aws:MultiFactorAuthPresent out of requests signed with long-term keys, hence IfExists.
 _WITHOUT_MFA = {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
@@ -122,6 +153,119 @@ def _statement(sid: str, effect: str, **elements: Any) -> dict[str, Any]:
     return {"Sid": sid, "Effect": effect, **elements}
 
 
+@dataclass(frozen=True)
+class BootstrapSet:
+    """What a user without MFA may do, by where it applies."""
+
+    own_user: tuple[str, ...]
+    """Actions on the caller's own user only."""
+    devices: tuple[str, ...]
+    """Actions on ``mfa/*`` (virtual devices the user names)."""
+    account: tuple[str, ...]
+    """Actions on ``*`` (they have no resource)."""
+
+    def actions(self) -> list[str]:
+        """Every action of the set, sorted."""
+        return sorted([*self.own_user, *self.devices, *self.account])
+
+
+def bootstrap_actions(
+    mfa_devices: str = "any",
+    *,
+    allow_password_change_without_mfa: bool = False,
+    allow_list_users: bool = False,
+) -> BootstrapSet:
+    """The bootstrap set for these options: what enrolling an MFA device needs, and nothing else.
+
+    With ``mfa_devices="security_keys"`` it shrinks to what a security-key enrollment needs: no
+    virtual-device actions and no ``iam:ResyncMFADevice`` (TOTP only).
+    """
+    check_mfa_devices(mfa_devices, "mfa_devices")
+    own_user = list(BOOTSTRAP_OWN_USER_ACTIONS)
+    devices = list(BOOTSTRAP_DEVICE_ACTIONS)
+    account = list(BOOTSTRAP_ACCOUNT_ACTIONS)
+    if mfa_devices == "security_keys":
+        own_user = [action for action in own_user if action not in TOTP_ONLY_OWN_USER_ACTIONS]
+        devices = [action for action in devices if action not in VIRTUAL_DEVICE_ACTIONS]
+        account = [action for action in account if action not in VIRTUAL_DEVICE_ACTIONS]
+    if allow_password_change_without_mfa:
+        own_user += PASSWORD_CHANGE_OWN_USER_ACTIONS
+        account += PASSWORD_CHANGE_ACCOUNT_ACTIONS
+    if allow_list_users:
+        account += LIST_USERS_ACCOUNT_ACTIONS
+    return BootstrapSet(tuple(own_user), tuple(devices), tuple(account))
+
+
+def _merged_condition(
+    condition: Mapping[str, Mapping[str, Any]], extra: Mapping[str, Mapping[str, Any]] | None
+) -> dict[str, dict[str, Any]]:
+    merged = {operator: dict(keys) for operator, keys in condition.items()}
+    for operator, keys in (extra or {}).items():
+        target = merged.setdefault(operator, {})
+        for key, value in keys.items():
+            if key in target:
+                raise ValueError(f"extra_condition repeats {operator} {key}, which the statement already tests")
+            target[key] = value
+    return merged
+
+
+def device_type_statements(
+    mfa_devices: str = "any",
+    security_key_certification: Mapping[str, Collection[str]] | None = None,
+    *,
+    extra_condition: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """The Deny statements that limit which MFA device types can be enrolled (none for ``any``).
+
+    With ``security_keys``, in every context (with MFA too, and next to allow-all):
+
+    * ``DenyVirtualMfaDevices``: ``iam:CreateVirtualMFADevice`` is denied.
+    * ``DenyMfaEnrollmentExceptSecurityKeys``: ``iam:EnableMFADevice`` is denied unless
+      ``iam:RegisterSecurityKey`` is ``Create`` or ``Activate`` (``StringNotEquals`` also matches
+      when the key is absent, as in a TOTP enrollment).
+    * ``DenySecurityKeysWithout<Cert>Certification``, one per listed certification: at
+      ``Activate``, a key whose level is not accepted (or unknown) is denied, so a key must meet
+      every listed certification. AWS's own example checks the certification at ``Activate`` too.
+
+    ``extra_condition`` (operator -> {key: value}) is added to every statement, for a builder
+    that must scope the denies (an SCP limiting them to IAM users, for example).
+    """
+    check_mfa_devices(mfa_devices, "mfa_devices")
+    check_certification_needs_security_keys(security_key_certification, mfa_devices)
+    if mfa_devices == "any":
+        return []
+    certification = {}
+    if security_key_certification is not None:
+        certification = check_security_key_certification(security_key_certification, "security_key_certification")
+    statements = [
+        _statement("DenyVirtualMfaDevices", "Deny", Action=list(BOOTSTRAP_DEVICE_ACTIONS), Resource="*"),
+        _statement(
+            "DenyMfaEnrollmentExceptSecurityKeys",
+            "Deny",
+            Action=["iam:EnableMFADevice"],
+            Resource="*",
+            Condition={"StringNotEquals": {REGISTER_SECURITY_KEY: list(REGISTRATION_STEPS)}},
+        ),
+    ]
+    for name, levels in certification.items():
+        statements.append(
+            _statement(
+                f"DenySecurityKeysWithout{_CERTIFICATION_SIDS[name]}Certification",
+                "Deny",
+                Action=["iam:EnableMFADevice"],
+                Resource="*",
+                Condition={
+                    "StringEquals": {REGISTER_SECURITY_KEY: "Activate"},
+                    "StringNotEquals": {CERTIFICATION_CONDITION_KEYS[name]: list(levels)},
+                },
+            )
+        )
+    if extra_condition:
+        for statement in statements:
+            statement["Condition"] = _merged_condition(statement.get("Condition", {}), extra_condition)
+    return statements
+
+
 def build_policy_document(
     account_id: str,
     partition: str = "aws",
@@ -130,6 +274,8 @@ def build_policy_document(
     allow_list_users: bool = False,
     self_service: Collection[str] = SELF_SERVICE_NAMES,
     max_mfa_age_seconds: int | None = None,
+    mfa_devices: str = "any",
+    security_key_certification: Mapping[str, Collection[str]] | None = None,
 ) -> dict[str, Any]:
     """Build the require-MFA IAM policy document for one account.
 
@@ -145,6 +291,11 @@ def build_policy_document(
             ``service_specific_credentials``. Default: all five.
         max_mfa_age_seconds: when set, a session whose MFA sign-in is older counts as one without
             MFA (the bootstrap set, including ``sts:GetSessionToken``, still works to renew it).
+        mfa_devices: ``any`` (default: every device type) or ``security_keys``: users enroll
+            FIDO2 security keys and passkeys only, with or without MFA; no virtual or TOTP device.
+        security_key_certification: only with ``security_keys``: certification (``fido``,
+            ``fips-140-2``, ``fips-140-3``) -> accepted levels, e.g. ``{"fido": ["L2", "L3"]}``.
+            A key must meet every listed certification when it is activated.
 
     Returns:
         The policy document as a dict; the same inputs always give the same document.
@@ -159,26 +310,32 @@ def build_policy_document(
     capabilities = check_choices(self_service, "self_service", SELF_SERVICE_NAMES)
     if max_mfa_age_seconds is not None:
         max_mfa_age_seconds = check_positive_int(max_mfa_age_seconds, "max_mfa_age_seconds")
+    check_mfa_devices(mfa_devices, "mfa_devices")
+    check_certification_needs_security_keys(security_key_certification, mfa_devices)
+    device_denies = device_type_statements(mfa_devices, security_key_certification)
 
     own_user = own_user_arns(account_id, partition)
     devices = f"arn:{partition}:iam::{account_id}:mfa/*"
-    # The bootstrap set with its options: on the own user, and on "*".
-    own_user_bootstrap = list(BOOTSTRAP_OWN_USER_ACTIONS)
-    account_bootstrap = list(BOOTSTRAP_ACCOUNT_ACTIONS)
-    if allow_password_change_without_mfa:
-        own_user_bootstrap += PASSWORD_CHANGE_OWN_USER_ACTIONS
-        account_bootstrap += PASSWORD_CHANGE_ACCOUNT_ACTIONS
-    if allow_list_users:
-        account_bootstrap += LIST_USERS_ACCOUNT_ACTIONS
-    all_bootstrap = sorted([*own_user_bootstrap, *BOOTSTRAP_DEVICE_ACTIONS, *account_bootstrap])
+    bootstrap = bootstrap_actions(
+        mfa_devices,
+        allow_password_change_without_mfa=allow_password_change_without_mfa,
+        allow_list_users=allow_list_users,
+    )
+    own_user_bootstrap = bootstrap.own_user
+    all_bootstrap = bootstrap.actions()
 
-    account_actions = set(account_bootstrap)
+    account_actions = set(bootstrap.account)
     for name in capabilities:
         account_actions.update(SELF_SERVICE[name][2])
 
     statements = [
         _statement("AllowAccountLevelMfaActions", "Allow", Action=sorted(account_actions), Resource="*"),
-        _statement("AllowCreateVirtualMfaDevice", "Allow", Action=list(BOOTSTRAP_DEVICE_ACTIONS), Resource=devices),
+    ]
+    if bootstrap.devices:
+        statements.append(
+            _statement("AllowCreateVirtualMfaDevice", "Allow", Action=list(bootstrap.devices), Resource=devices)
+        )
+    statements += [
         _statement(
             "AllowManageOwnMfaDevices",
             "Allow",
@@ -219,4 +376,5 @@ def build_policy_document(
                 Condition=condition,
             )
         )
+    statements += device_denies
     return {"Version": POLICY_VERSION, "Statement": statements}

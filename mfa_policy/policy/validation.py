@@ -142,3 +142,62 @@ def check_tags(value: Any, key: str = "tags") -> dict[str, str]:
         ):
             raise InvalidInputError(key, value, rule)
     return dict(value)
+
+
+# The devices users may enroll: every type, or FIDO2 security keys and passkeys only.
+MFA_DEVICES = ("any", "security_keys")
+
+# Security-key certifications and their levels, as IAM's condition-key reference lists them for
+# iam:FIDO-certification (FIDO Alliance levels) and iam:FIDO-FIPS-140-2-certification /
+# iam:FIDO-FIPS-140-3-certification (FIPS 140 validation levels). IAM compares them with string
+# operators, so the spelling is exact ("L1plus", not "L1+").
+CERTIFICATION_LEVELS: dict[str, tuple[str, ...]] = {
+    "fido": ("L1", "L1plus", "L2", "L2plus", "L3", "L3plus"),
+    "fips-140-2": ("L1", "L2", "L3", "L4"),
+    "fips-140-3": ("L1", "L2", "L3", "L4"),
+}
+CERTIFICATION_RULE = (
+    "a non-empty mapping from a certification to a non-empty list of distinct accepted levels: "
+    + "; ".join(f"{name!r} with levels from {', '.join(levels)}" for name, levels in CERTIFICATION_LEVELS.items())
+)
+
+
+def check_mfa_devices(value: Any, key: str = "mfa_devices") -> str:
+    """Return ``value`` if it is ``any`` (every device type) or ``security_keys`` (FIDO2 only)."""
+    if not isinstance(value, str) or value not in MFA_DEVICES:
+        raise InvalidInputError(key, value, "one of " + ", ".join(repr(name) for name in MFA_DEVICES))
+    return value
+
+
+def check_security_key_certification(value: Any, key: str = "security_key_certification") -> dict[str, tuple[str, ...]]:
+    """Return ``value`` as ``{certification: levels}`` in a fixed order, if every name and level is known.
+
+    The order (certifications as in ``CERTIFICATION_LEVELS``, levels lowest first) makes the
+    document the same whatever order the user wrote them in.
+    """
+    if not isinstance(value, Mapping) or not value:
+        raise InvalidInputError(key, value, CERTIFICATION_RULE)
+    for name, levels in value.items():
+        allowed = CERTIFICATION_LEVELS.get(name) if isinstance(name, str) else None
+        if (
+            allowed is None
+            or isinstance(levels, (str, bytes, Mapping))
+            or not isinstance(levels, Collection)
+            or not levels
+            or any(not isinstance(level, str) or level not in allowed for level in levels)
+            or len(set(levels)) != len(list(levels))
+        ):
+            raise InvalidInputError(key, value, CERTIFICATION_RULE)
+    return {
+        name: tuple(level for level in allowed if level in value[name])
+        for name, allowed in CERTIFICATION_LEVELS.items()
+        if name in value
+    }
+
+
+def check_certification_needs_security_keys(
+    certification: Any, mfa_devices: str, key: str = "security_key_certification", devices_key: str = "mfa_devices"
+) -> None:
+    """A certification rule only makes sense when users may enroll security keys only."""
+    if certification is not None and mfa_devices != "security_keys":
+        raise InvalidInputError(key, certification, f"no value unless {devices_key} is 'security_keys'")

@@ -17,12 +17,16 @@ from typing import Any
 
 from mfa_policy.policy.document import SELF_SERVICE_NAMES
 from mfa_policy.policy.validation import (
+    CERTIFICATION_RULE,
     InvalidInputError,
     check_account_id,
+    check_certification_needs_security_keys,
     check_choices,
     check_group_names,
     check_iam_name,
+    check_mfa_devices,
     check_positive_int,
+    check_security_key_certification,
 )
 
 NAMESPACE = "mfa-policy"
@@ -125,6 +129,14 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         _parse_max_age,
         "Treat MFA sessions older than this many seconds as without MFA; 0 means no limit.",
     ),
+    ConfigKey(
+        "mfaDevices",
+        "mfa_devices",
+        "string",
+        "any",
+        check_mfa_devices,
+        "MFA devices users may enroll: any, or security_keys (FIDO2 security keys and passkeys only).",
+    ),
     ConfigKey("policyName", "policy_name", "string", COMPONENT_NAME, check_iam_name, "Name of the IAM managed policy."),
     ConfigKey(
         "allowEnforcingDeployer",
@@ -202,6 +214,30 @@ def read_accounts(get: Callable[[str], str | None]) -> tuple[AccountTarget, ...]
     return tuple(targets)
 
 
+SECURITY_KEY_CERTIFICATION_KEY = f"{NAMESPACE}:securityKeyCertification"
+MFA_DEVICES_KEY = f"{NAMESPACE}:mfaDevices"
+
+
+def read_security_key_certification(
+    get: Callable[[str], str | None], mfa_devices: str
+) -> dict[str, tuple[str, ...]] | None:
+    """Read the optional ``mfa-policy:securityKeyCertification`` object; None when the key is unset.
+
+    Pulumi.yaml cannot type an object, so this is the only check it gets: a JSON object from a
+    certification (``fido``, ``fips-140-2``, ``fips-140-3``) to its accepted levels, and only
+    with ``mfa-policy:mfaDevices: security_keys``.
+    """
+    raw = get("securityKeyCertification")
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise InvalidInputError(SECURITY_KEY_CERTIFICATION_KEY, raw, CERTIFICATION_RULE) from None
+    check_certification_needs_security_keys(value, mfa_devices, SECURITY_KEY_CERTIFICATION_KEY, MFA_DEVICES_KEY)
+    return check_security_key_certification(value, SECURITY_KEY_CERTIFICATION_KEY)
+
+
 def config_value_to_string(value: Any) -> str:
     """Render a YAML config value the way the Pulumi CLI passes it to a program."""
     if isinstance(value, bool):
@@ -228,4 +264,7 @@ def read_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
         value = key.parse(raw, key.full_name)
         if value is not None:
             args[key.argument] = value
+    certification = read_security_key_certification(get, args.get("mfa_devices", "any"))
+    if certification is not None:
+        args["security_key_certification"] = certification
     return args

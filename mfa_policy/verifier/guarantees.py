@@ -1,4 +1,4 @@
-"""G1-G8 of the require-MFA guarantees, as checks that return counterexamples (pure).
+"""G1-G9 of the require-MFA guarantees, as checks that return counterexamples (pure).
 
 Each ``check_gN`` takes a ``Verifier`` (a policy document compiled alone and next to allow-all,
 with the ``Intent``: the options it is meant to implement) and returns the requests that break the
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mfa_policy.policy.document import SELF_SERVICE, SELF_SERVICE_NAMES, build_policy_document
+from mfa_policy.policy.validation import CERTIFICATION_LEVELS, check_security_key_certification
 from mfa_policy.verifier.catalog import Catalog, CatalogAction, load_catalog
 from mfa_policy.verifier.evaluation import Decision, PolicySet, normalize_context
 
@@ -49,6 +50,27 @@ PASSWORD_CHANGE_BOOTSTRAP = (("iam:ChangePassword", "own user"), ("iam:GetAccoun
 LIST_USERS_BOOTSTRAP = (("iam:ListUsers", "*"), ("iam:ListAccountAliases", "*"))
 DEVICE_NAMES = ("alice", "My Phone")
 
+# mfa_devices="security_keys" (G9): the bootstrap set without what only virtual or TOTP devices use.
+SECURITY_KEY_ONLY_DROPS = ("iam:ResyncMFADevice", "iam:CreateVirtualMFADevice", "iam:ListVirtualMFADevices")
+# The request keys of a FIDO registration (IAM condition-key reference): RegisterSecurityKey is
+# Create, then Activate, and absent for a TOTP device; the certification keys come at Activate.
+REGISTER_SECURITY_KEY = "iam:RegisterSecurityKey"
+CERTIFICATION_KEYS = {
+    "fido": "iam:FIDO-certification",
+    "fips-140-2": "iam:FIDO-FIPS-140-2-certification",
+    "fips-140-3": "iam:FIDO-FIPS-140-3-certification",
+}
+Certification = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def _certification_tuple(value: Any) -> Certification:
+    """A certification rule as a hashable tuple, in a fixed order; () for none."""
+    if not value:
+        return ()
+    if isinstance(value, Mapping):
+        return tuple(check_security_key_certification(value).items())
+    return tuple((name, tuple(levels)) for name, levels in value)
+
 
 @dataclass(frozen=True)
 class Intent:
@@ -60,17 +82,30 @@ class Intent:
     allow_list_users: bool = False
     self_service: tuple[str, ...] = SELF_SERVICE_NAMES
     max_mfa_age_seconds: int | None = None
+    mfa_devices: str = "any"
+    # (certification, accepted levels) pairs; a mapping is accepted and normalized.
+    security_key_certification: Certification = ()
     # Rebuilds the document from the same inputs, to check determinism; None for a policy file.
     rebuild: Callable[[], dict[str, Any]] | None = field(default=None, compare=False)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "security_key_certification", _certification_tuple(self.security_key_certification))
+
+    @property
+    def security_keys_only(self) -> bool:
+        return self.mfa_devices == "security_keys"
+
     def bootstrap(self) -> tuple[tuple[str, str], ...]:
         """The bootstrap set with this intent's options."""
+        base: tuple[tuple[str, str], ...] = BOOTSTRAP
+        if self.security_keys_only:
+            base = tuple(entry for entry in BOOTSTRAP if entry[0] not in SECURITY_KEY_ONLY_DROPS)
         extra: tuple[tuple[str, str], ...] = ()
         if self.allow_password_change_without_mfa:
             extra += PASSWORD_CHANGE_BOOTSTRAP
         if self.allow_list_users:
             extra += LIST_USERS_BOOTSTRAP
-        return BOOTSTRAP + extra
+        return base + extra
 
     def arn(self, resource: str) -> str:
         return f"arn:{self.partition}:iam::{self.account_id}:{resource}"
@@ -92,6 +127,8 @@ def intent_for_builder(account_id: str, partition: str = "aws", **options: Any) 
         allow_list_users=options.get("allow_list_users", False),
         self_service=tuple(n for n in SELF_SERVICE_NAMES if n in options.get("self_service", SELF_SERVICE_NAMES)),
         max_mfa_age_seconds=options.get("max_mfa_age_seconds"),
+        mfa_devices=options.get("mfa_devices", "any"),
+        security_key_certification=_certification_tuple(options.get("security_key_certification")),
         rebuild=lambda: build_policy_document(account_id, partition, **options),
     )
     return document, intent
@@ -138,6 +175,67 @@ def request_contexts(intent: Intent) -> dict[str, RequestContext]:
 
 
 @dataclass(frozen=True)
+class Registration:
+    """One kind of ``iam:EnableMFADevice`` request: the keys it adds, and whether G9 lets it enroll."""
+
+    name: str
+    label: str
+    keys: Mapping[str, str]
+    enrolls: bool
+
+
+def registrations(intent: Intent) -> list[Registration]:
+    """The device-type variants of an enrollment request, as IAM builds them.
+
+    ``totp`` (no registration key: a virtual or hardware TOTP device), ``key-create`` and
+    ``key-activate`` (a security key certified at an accepted level for every certification the
+    intent requires, the lowest level for the others), ``key-activate-uncertified`` (no
+    certification keys), and per required certification a key at a level it does not accept.
+    With ``any`` every variant enrolls.
+    """
+    anything = not intent.security_keys_only
+    required = dict(intent.security_key_certification)
+    certified = {
+        CERTIFICATION_KEYS[name]: (required[name][0] if name in required else levels[0])
+        for name, levels in CERTIFICATION_LEVELS.items()
+    }
+    found = [
+        Registration("totp", "TOTP device (virtual or hardware)", {}, anything),
+        Registration("key-create", "security key: Create", {REGISTER_SECURITY_KEY: "Create"}, True),
+        Registration(
+            "key-activate",
+            "security key: Activate, accepted certification",
+            {REGISTER_SECURITY_KEY: "Activate", **certified},
+            True,
+        ),
+        Registration(
+            "key-activate-uncertified",
+            "security key: Activate, no certification",
+            {REGISTER_SECURITY_KEY: "Activate"},
+            anything or not required,
+        ),
+    ]
+    for name, accepted in required.items():
+        rejected = [level for level in CERTIFICATION_LEVELS[name] if level not in accepted]
+        if rejected:
+            found.append(
+                Registration(
+                    f"key-activate-{name}-not-accepted",
+                    f"security key: Activate, {name} {rejected[0]} (not accepted)",
+                    {REGISTER_SECURITY_KEY: "Activate", **certified, CERTIFICATION_KEYS[name]: rejected[0]},
+                    anything,
+                )
+            )
+    return found
+
+
+def registration_context(context: RequestContext, registration: Registration) -> RequestContext:
+    """``context`` with the keys of one enrollment request (named apart, for decision caching)."""
+    values = {**context.values, **normalize_context(registration.keys)}
+    return RequestContext(f"{context.name}+{registration.name}", values)
+
+
+@dataclass(frozen=True)
 class Counterexample:
     """One request (or one finding, for G8) that breaks a guarantee."""
 
@@ -178,6 +276,15 @@ class Verifier:
         self._own_arns = set(intent.own_user_arns())
         self._device_prefix = intent.arn("mfa/")
         self.bootstrap_services = {action.split(":", 1)[0].lower() for action, _ in bootstrap}
+        self.registrations = registrations(intent)
+        # Requests that security_keys denies on purpose, in every context (G9 proves them).
+        self._device_type_denies = (
+            {"iam:createvirtualmfadevice", "iam:enablemfadevice"} if intent.security_keys_only else set()
+        )
+
+    def denied_by_device_type(self, action: str) -> bool:
+        """Whether ``mfa_devices`` denies ``action`` on purpose in a plain request (no registration keys)."""
+        return action.lower() in self._device_type_denies
 
     def decide(self, policies: str, action: str, resource: str, context: RequestContext) -> Decision:
         return self.policy_sets[policies].evaluate_normalized(action, resource, context.values, context.name)
@@ -223,11 +330,15 @@ def _collect(found: list[Counterexample | None]) -> list[Counterexample]:
 
 
 def _catalog_wide(
-    verifier: Verifier, guarantee: str, contexts: list[RequestContext], allowed: bool
+    verifier: Verifier,
+    guarantee: str,
+    contexts: list[RequestContext],
+    allowed: bool,
+    exempt: Callable[[str], bool] | None = None,
 ) -> list[Counterexample]:
     """Every action in the catalog on each of its resources, next to allow-all, must be allowed
-    (or not): bootstrap requests are exempt when expecting a deny. A service the policy never
-    names is decided once per context instead of once per action."""
+    (or not): bootstrap requests are exempt when expecting a deny, and actions ``exempt`` names.
+    A service the policy never names is decided once per context instead of once per action."""
     policy_set = verifier.policy_sets[NEXT_TO_ALLOW_ALL]
     bootstrap_services = verifier.bootstrap_services if not allowed else set()
     found: list[Counterexample | None] = []
@@ -239,6 +350,8 @@ def _catalog_wide(
             if shared is not None and (shared is Decision.ALLOW) == allowed:
                 continue
             for action in actions:
+                if exempt is not None and exempt(action.name):
+                    continue
                 for resource in verifier.resources(action):
                     if allowed or not verifier.is_bootstrap(action.name, resource):
                         found.append(
@@ -253,11 +366,24 @@ def check_g1(verifier: Verifier) -> list[Counterexample]:
 
 
 def check_g2(verifier: Verifier) -> list[Counterexample]:
-    """G2 enrollment works: without MFA, the policy alone allows every bootstrap step on alice."""
+    """G2 enrollment works: without MFA, the policy alone allows every bootstrap step on alice.
+
+    With ``security_keys``, ``iam:EnableMFADevice`` is checked in both steps of a security-key
+    registration (the only enrollment that option allows; G9 checks the rest)."""
     intent = verifier.intent
+    key_steps = [r for r in verifier.registrations if r.name in ("key-create", "key-activate")]
     found: list[Counterexample | None] = []
     for context in verifier.no_mfa_contexts:
         for action, where in intent.bootstrap():
+            if action == "iam:EnableMFADevice" and intent.security_keys_only:
+                for registration in key_steps:
+                    for resource in intent.own_user_arns():
+                        found.append(
+                            verifier.expect(
+                                "G2", ALONE, action, resource, registration_context(context, registration), True
+                            )
+                        )
+                continue
             if where == "own user":
                 resources = intent.own_user_arns()
             elif where == "mfa/*":
@@ -301,8 +427,13 @@ def check_g4(verifier: Verifier) -> list[Counterexample]:
 
 
 def check_g5(verifier: Verifier) -> list[Counterexample]:
-    """G5 no collateral damage: with MFA, next to allow-all, every action in the catalog is allowed."""
-    return _catalog_wide(verifier, "G5", [verifier.contexts["mfa"]], allowed=True)
+    """G5 no collateral damage: with MFA, next to allow-all, every action in the catalog is allowed.
+
+    With ``security_keys``, only ``iam:CreateVirtualMFADevice`` and a plain ``iam:EnableMFADevice``
+    (a TOTP enrollment) are left out: that option denies them on purpose, and G9 checks them."""
+    return _catalog_wide(
+        verifier, "G5", [verifier.contexts["mfa"]], allowed=True, exempt=verifier.denied_by_device_type
+    )
 
 
 def check_g6(verifier: Verifier) -> list[Counterexample]:
@@ -348,6 +479,38 @@ def check_g7(verifier: Verifier) -> list[Counterexample]:
             found.append(verifier.expect("G7", ALONE, action, "*", console, True))
         else:
             found.append(verifier.expect("G7", NEXT_TO_ALLOW_ALL, action, "*", console, False))
+    return _collect(found)
+
+
+def check_g9(verifier: Verifier) -> list[Counterexample]:
+    """G9 only the allowed device types enroll.
+
+    In every context, ``iam:EnableMFADevice`` on alice's own user (both paths) for each device-type
+    variant: next to allow-all it is allowed exactly when the intent lets that type enroll (with
+    ``any``: every type), and with the policy alone too where the bootstrap set or MFA grants it.
+    ``iam:CreateVirtualMFADevice`` is denied next to allow-all with ``security_keys`` and allowed by
+    the policy alone with ``any``."""
+    intent = verifier.intent
+    found: list[Counterexample | None] = []
+    for context in verifier.contexts.values():
+        for registration in verifier.registrations:
+            request = registration_context(context, registration)
+            for resource in intent.own_user_arns():
+                found.append(
+                    verifier.expect(
+                        "G9", NEXT_TO_ALLOW_ALL, "iam:EnableMFADevice", resource, request, registration.enrolls
+                    )
+                )
+                if registration.enrolls:
+                    found.append(verifier.expect("G9", ALONE, "iam:EnableMFADevice", resource, request, True))
+        for name in DEVICE_NAMES:
+            resource = intent.arn(f"mfa/{name}")
+            if intent.security_keys_only:
+                found.append(
+                    verifier.expect("G9", NEXT_TO_ALLOW_ALL, "iam:CreateVirtualMFADevice", resource, context, False)
+                )
+            else:
+                found.append(verifier.expect("G9", ALONE, "iam:CreateVirtualMFADevice", resource, context, True))
     return _collect(found)
 
 
@@ -414,13 +577,14 @@ GUARANTEES: dict[str, tuple[str, Callable[[Verifier], list[Counterexample]]]] = 
     "G6": ("self-service is self-only and MFA-only", check_g6),
     "G7": ("options do exactly what they say", check_g7),
     "G8": ("valid and small", check_g8),
+    "G9": ("only the allowed device types enroll", check_g9),
 }
 
 
 def check_all(
     document: Mapping[str, Any], intent: Intent, catalog: Catalog | None = None
 ) -> dict[str, list[Counterexample]]:
-    """Run G1-G8 on ``document``; map each guarantee to its counterexamples (empty: it holds)."""
+    """Run G1-G9 on ``document``; map each guarantee to its counterexamples (empty: it holds)."""
     verifier = Verifier(document, intent, catalog)
     return {name: check(verifier) for name, (_, check) in GUARANTEES.items()}
 
@@ -464,7 +628,8 @@ def _explain_rows(intent: Intent) -> list[tuple[str, str, str, str | None]]:
 def decision_matrix(verifier: Verifier) -> dict[str, Any]:
     """The decisions a person reads at a glance, for the policy alone and next to allow-all.
 
-    ``{"columns": [...], "tables": {policies: [{"group", "action", "cells": {column: decision}}]}}``
+    ``{"columns": [...], "tables": {policies: [{"group", "action", "cells": {column: decision}}]},
+    "enrollment": {policies: [{"device", "action", "cells"}]}}`` (enrollment by device type)
     where a column is ``<context> / own`` or ``<context> / other`` and a decision is ``allow``,
     ``deny`` or ``-`` (no other user's resource for that action).
     """
@@ -484,4 +649,31 @@ def decision_matrix(verifier: Verifier) -> dict[str, Any]:
                         cells[f"{context.name} / {whose}"] = "allow" if decision is Decision.ALLOW else "deny"
             rows.append({"group": group, "action": action, "cells": cells})
         tables[policies] = rows
-    return {"columns": columns, "tables": tables}
+    enrollment = {policies: _enrollment_rows(verifier, policies, contexts) for policies in (ALONE, NEXT_TO_ALLOW_ALL)}
+    return {"columns": columns, "tables": tables, "enrollment": enrollment}
+
+
+def _enrollment_rows(verifier: Verifier, policies: str, contexts: list[RequestContext]) -> list[dict[str, Any]]:
+    """Enrollment by device type: creating a virtual device, then ``iam:EnableMFADevice`` per
+    registration variant (TOTP, security key Create/Activate, uncertified or not accepted key)."""
+    intent = verifier.intent
+    own, other = intent.arn("user/alice"), intent.arn("user/bob")
+    device = intent.arn("mfa/My Phone")
+    rows = []
+    cells = {}
+    for context in contexts:
+        decision = verifier.decide(policies, "iam:CreateVirtualMFADevice", device, context)
+        cells[f"{context.name} / own"] = "allow" if decision is Decision.ALLOW else "deny"
+        cells[f"{context.name} / other"] = "-"
+    rows.append(
+        {"device": "virtual device (authenticator app): create", "action": "iam:CreateVirtualMFADevice", "cells": cells}
+    )
+    for registration in verifier.registrations:
+        cells = {}
+        for context in contexts:
+            request = registration_context(context, registration)
+            for whose, resource in (("own", own), ("other", other)):
+                decision = verifier.decide(policies, "iam:EnableMFADevice", resource, request)
+                cells[f"{context.name} / {whose}"] = "allow" if decision is Decision.ALLOW else "deny"
+        rows.append({"device": registration.label, "action": "iam:EnableMFADevice", "cells": cells})
+    return rows

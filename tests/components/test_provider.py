@@ -26,6 +26,8 @@ INPUTS = {
     "allowListUsers": ("boolean", None),
     "selfService": ("array", "string"),
     "maxMfaAgeSeconds": ("integer", None),
+    "mfaDevices": ("string", None),
+    "securityKeyCertification": ("object", "array"),
     "policyName": ("string", None),
     "path": ("string", None),
     "description": ("string", None),

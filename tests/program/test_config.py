@@ -24,6 +24,7 @@ def test_only_groups_is_required_and_defaults_apply():
         "allow_password_change_without_mfa": False,
         "allow_list_users": False,
         "self_service": SELF_SERVICE_NAMES,
+        "mfa_devices": "any",
         "policy_name": "require-mfa",
         "allow_enforcing_deployer": False,
     }
@@ -39,6 +40,8 @@ def test_every_key_is_read():
                 "allowListUsers": "false",
                 "selfService": '["ssh_public_keys","password"]',
                 "maxMfaAgeSeconds": "43200",
+                "mfaDevices": "security_keys",
+                "securityKeyCertification": '{"fido": ["L3", "L2"]}',
                 "policyName": "RequireMfa",
                 "accountId": "012345678901",
                 "allowEnforcingDeployer": "true",
@@ -52,6 +55,8 @@ def test_every_key_is_read():
         "allow_list_users": False,
         "self_service": ("password", "ssh_public_keys"),
         "max_mfa_age_seconds": 43200,
+        "mfa_devices": "security_keys",
+        "security_key_certification": {"fido": ("L2", "L3")},
         "policy_name": "RequireMfa",
         "account_id": "012345678901",
         "allow_enforcing_deployer": True,
@@ -78,6 +83,7 @@ def test_pulumi_yaml_declares_every_key_with_the_same_type_and_default():
     # string, integer, boolean and arrays of those.
     assert set(declared) == {key.name for key in CONFIG_KEYS}
     assert "accounts" not in declared
+    assert "securityKeyCertification" not in declared  # an object, checked by the program
     for key in CONFIG_KEYS:
         declaration = declared[key.name]
         assert declaration["type"] == key.type, key.name

@@ -1,4 +1,4 @@
-"""G1-G8 over the whole catalog: the project's policy for every option combination, the 2014
+"""G1-G9 over the whole catalog: the project's policy for every option combination, the 2014
 and AWS policies with their concrete counterexamples, and each check caught by a broken policy."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from mfa_policy.verifier.guarantees import (
     check_all,
     intent_for_builder,
     intent_for_file,
+    registrations,
 )
 
 SELF_SERVICE_SUBSETS = [
@@ -47,12 +48,57 @@ def test_every_option_combination_keeps_every_guarantee(password, list_users, se
     assert failures(check_all(document, intent)) == {}
 
 
+# mfa_devices="security_keys" over every combination of the other options. The certification
+# rule only adds EnableMFADevice denies at Activate, independent of the other options, so each
+# combination takes the next rule in turn (every rule meets every value of every other option)
+# instead of multiplying the suite by four.
+CERTIFICATIONS = [
+    None,
+    {"fido": ["L2", "L3"]},
+    {"fips-140-2": ["L2"], "fips-140-3": ["L3", "L4"]},
+    {"fido": ["L1", "L1plus", "L2", "L2plus", "L3", "L3plus"], "fips-140-2": ["L4"], "fips-140-3": ["L1"]},
+]
+SECURITY_KEY_COMBINATIONS = [
+    (*combination, CERTIFICATIONS[index % len(CERTIFICATIONS)]) for index, combination in enumerate(COMBINATIONS)
+]
+
+
+@pytest.mark.parametrize(
+    ("password", "list_users", "self_service", "max_age", "certification"),
+    SECURITY_KEY_COMBINATIONS,
+    ids=[
+        f"pw{int(p)}-lu{int(u)}-{'+'.join(s) or 'none'}-age{a}-{'+'.join(c or ['any-cert'])}"
+        for p, u, s, a, c in SECURITY_KEY_COMBINATIONS
+    ],
+)
+def test_security_keys_only_keeps_every_guarantee(password, list_users, self_service, max_age, certification):
+    options = {
+        "allow_password_change_without_mfa": password,
+        "allow_list_users": list_users,
+        "self_service": self_service,
+        "mfa_devices": "security_keys",
+    }
+    if max_age is not None:
+        options["max_mfa_age_seconds"] = max_age
+    if certification is not None:
+        options["security_key_certification"] = certification
+    document, intent = intent_for_builder(TEST_ACCOUNT_ID, "aws", **options)
+    assert intent.security_keys_only
+    assert failures(check_all(document, intent)) == {}
+
+
 @pytest.mark.parametrize("partition", ["aws-cn", "aws-us-gov"])
 @pytest.mark.parametrize("every_option", [False, True])
 def test_other_partitions_keep_every_guarantee(partition, every_option):
     options = {}
     if every_option:
-        options = {"allow_password_change_without_mfa": True, "allow_list_users": True, "max_mfa_age_seconds": 60}
+        options = {
+            "allow_password_change_without_mfa": True,
+            "allow_list_users": True,
+            "max_mfa_age_seconds": 60,
+            "mfa_devices": "security_keys",
+            "security_key_certification": CERTIFICATIONS[-1],
+        }
     document, intent = intent_for_builder("444455556666", partition, **options)
     assert failures(check_all(document, intent)) == {}
 
@@ -91,8 +137,8 @@ def test_the_aws_reference_policy_fails_g1_and_g2():
 # Each guarantee's check must catch a policy that breaks it -----------------------------------
 
 
-def project_policy():
-    return intent_for_builder(TEST_ACCOUNT_ID, "aws")
+def project_policy(**options):
+    return intent_for_builder(TEST_ACCOUNT_ID, "aws", **options)
 
 
 def statement(document, sid):
@@ -103,8 +149,8 @@ def drop(document, sid):
     document["Statement"] = [s for s in document["Statement"] if s["Sid"] != sid]
 
 
-def broken(mutate):
-    document, intent = project_policy()
+def broken(mutate, **options):
+    document, intent = project_policy(**options)
     document = copy.deepcopy(document)
     mutate(document)
     return {
@@ -198,5 +244,98 @@ def test_g8_catches_non_determinism():
     assert [c.action for c in check_all(document, unstable)["G8"]] == ["determinism"]
 
 
-def test_there_are_eight_guarantees():
-    assert list(GUARANTEES) == [f"G{n}" for n in range(1, 9)]
+SECURITY_KEYS = {"mfa_devices": "security_keys"}
+CERTIFIED_KEYS = {**SECURITY_KEYS, "security_key_certification": {"fido": ["L2", "L3"]}}
+
+
+def test_g9_catches_totp_enrollment_allowed():
+    assert "G9" in broken(lambda d: drop(d, "DenyMfaEnrollmentExceptSecurityKeys"), **SECURITY_KEYS)
+
+
+def test_g9_catches_virtual_device_creation_allowed():
+    assert "G9" in broken(lambda d: drop(d, "DenyVirtualMfaDevices"), **SECURITY_KEYS)
+
+
+def test_g9_catches_a_missing_certification_check():
+    assert "G9" in broken(lambda d: drop(d, "DenySecurityKeysWithoutFidoCertification"), **CERTIFIED_KEYS)
+
+
+def test_g9_catches_a_certification_check_that_accepts_any_level():
+    def mutate(d):
+        condition = statement(d, "DenySecurityKeysWithoutFidoCertification")["Condition"]
+        del condition["StringNotEquals"]
+        condition["StringNotLike"] = {"iam:FIDO-certification": "L*"}
+
+    assert "G9" in broken(mutate, **CERTIFIED_KEYS)
+
+
+def test_g9_catches_a_certification_check_at_create():
+    # Certification keys are absent at Create: checking them there blocks every key (G2 too).
+    def mutate(d):
+        del statement(d, "DenySecurityKeysWithoutFidoCertification")["Condition"]["StringEquals"]
+
+    assert {"G2", "G9"} <= broken(mutate, **CERTIFIED_KEYS)
+
+
+def test_g9_catches_an_allow_only_policy_like_the_aws_example():
+    # AWS's example allows EnableMFADevice only in a key registration; next to allow-all that
+    # restricts nothing, so TOTP enrollment still works.
+    def mutate(d):
+        for sid in ("DenyMfaEnrollmentExceptSecurityKeys", "DenyVirtualMfaDevices"):
+            drop(d, sid)
+        statement(d, "AllowManageOwnMfaDevices")["Condition"] = {
+            "StringEqualsIfExists": {"iam:RegisterSecurityKey": ["Create", "Activate"]}
+        }
+
+    assert "G9" in broken(mutate, **SECURITY_KEYS)
+
+
+def test_g9_catches_a_document_that_does_not_match_the_intended_device_types():
+    any_document, any_intent = project_policy()
+    keys_document, keys_intent = project_policy(**SECURITY_KEYS)
+    assert check_all(any_document, Intent(**{**keys_intent.__dict__, "rebuild": None}))["G9"]
+    assert check_all(keys_document, Intent(**{**any_intent.__dict__, "rebuild": None}))["G9"]
+
+
+def test_g2_catches_security_key_enrollment_blocked_without_mfa():
+    def mutate(d):
+        statement(d, "DenyMfaEnrollmentExceptSecurityKeys")["Condition"] = {
+            "StringNotEquals": {"iam:RegisterSecurityKey": "Activate"}
+        }
+
+    assert "G2" in broken(mutate, **SECURITY_KEYS)
+
+
+@pytest.mark.parametrize("action", ["iam:ResyncMFADevice", "iam:ListVirtualMFADevices", "iam:DeactivateMFADevice"])
+def test_g5_still_catches_collateral_damage_with_security_keys(action):
+    # G5 leaves out only the two requests security_keys denies on purpose.
+    assert "G5" in broken(
+        lambda d: d["Statement"].append({"Effect": "Deny", "Action": action, "Resource": "*"}), **SECURITY_KEYS
+    )
+
+
+def test_g1_checks_the_smaller_bootstrap_set():
+    # With security_keys, resync and virtual devices are not part of the bootstrap set.
+    def mutate(d):
+        statement(d, "DenyAllExceptMfaBootstrapWithoutMfa")["NotAction"].append("iam:ResyncMFADevice")
+
+    assert "G1" in broken(mutate, **SECURITY_KEYS)
+    assert "G1" not in broken(mutate)
+
+
+def test_registration_variants():
+    _, intent = project_policy(**CERTIFIED_KEYS)
+    variants = {r.name: (dict(r.keys), r.enrolls) for r in registrations(intent)}
+    assert variants["totp"] == ({}, False)
+    assert variants["key-create"] == ({"iam:RegisterSecurityKey": "Create"}, True)
+    assert variants["key-activate"][0]["iam:FIDO-certification"] == "L2"
+    assert variants["key-activate"][1] is True
+    assert variants["key-activate-uncertified"] == ({"iam:RegisterSecurityKey": "Activate"}, False)
+    assert variants["key-activate-fido-not-accepted"][0]["iam:FIDO-certification"] == "L1"
+    assert variants["key-activate-fido-not-accepted"][1] is False
+    _, anything = project_policy()
+    assert all(r.enrolls for r in registrations(anything))
+
+
+def test_there_are_nine_guarantees():
+    assert list(GUARANTEES) == [f"G{n}" for n in range(1, 10)]
