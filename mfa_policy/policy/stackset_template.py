@@ -94,7 +94,9 @@ def build_stackset_template(
         "AWSTemplateFormatVersion": TEMPLATE_FORMAT_VERSION,
         "Description": "Requires MFA for the members of IAM groups, with MFA self-service (managed by mfa-policy).",
         "Resources": resources,
-        "Outputs": {"PolicyArn": {"Description": "ARN of the require-MFA policy.", "Value": {"Ref": POLICY_LOGICAL_ID}}},
+        "Outputs": {
+            "PolicyArn": {"Description": "ARN of the require-MFA policy.", "Value": {"Ref": POLICY_LOGICAL_ID}}
+        },
     }
 
 

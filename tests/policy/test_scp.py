@@ -28,7 +28,9 @@ COMBINATIONS = [
 @pytest.mark.parametrize("partition", ["aws", "aws-cn", "aws-us-gov"])
 def test_the_scp_is_the_managed_policys_denies_for_iam_users_only(options, partition):
     scp = build_scp_document(partition, **options)
-    denies = [s for s in build_policy_document("111122223333", partition, **options)["Statement"] if s["Effect"] == "Deny"]
+    denies = [
+        s for s in build_policy_document("111122223333", partition, **options)["Statement"] if s["Effect"] == "Deny"
+    ]
     assert [s["Sid"] for s in scp["Statement"]] == [s["Sid"] for s in denies]
     for ours, theirs in zip(scp["Statement"], denies, strict=True):
         assert ours["Effect"] == "Deny"
@@ -85,8 +87,12 @@ NO_MFA = {"aws:username": "alice", "aws:MultiFactorAuthPresent": "false"}
 
 @pytest.mark.parametrize(
     ("principal_type", "expected"),
-    [("User", Decision.EXPLICIT_DENY), ("AssumedRole", Decision.ALLOW), ("FederatedUser", Decision.ALLOW),
-     ("Account", Decision.ALLOW)],
+    [
+        ("User", Decision.EXPLICIT_DENY),
+        ("AssumedRole", Decision.ALLOW),
+        ("FederatedUser", Decision.ALLOW),
+        ("Account", Decision.ALLOW),
+    ],
 )
 def test_only_iam_users_are_denied_without_mfa(principal_type, expected):
     context = {**NO_MFA, "aws:PrincipalType": principal_type}
