@@ -50,16 +50,47 @@ def _target(args: argparse.Namespace) -> tuple[dict[str, Any], Any, str]:
     return document, intent, f"the project's policy with these options (account {TEST_ACCOUNT_ID})"
 
 
+def _organization_scp(args: argparse.Namespace, intent: Any) -> dict[str, Any] | None:
+    """The SCP to verify under: with --organization, or for a stack that sets mfa-policy:organization."""
+    from mfa_policy.policy.scp import build_scp_document
+
+    options = {
+        "allow_password_change_without_mfa": intent.allow_password_change_without_mfa,
+        "allow_list_users": intent.allow_list_users,
+    }
+    if intent.max_mfa_age_seconds is not None:
+        options["max_mfa_age_seconds"] = intent.max_mfa_age_seconds
+    if getattr(args, "organization", False):
+        if args.policy_file:
+            raise BadInput("--organization checks the project's SCP and policy; it cannot take --policy-file")
+        return build_scp_document(intent.partition, **options)
+    if args.stack:
+        from mfa_policy.program.config import read_organization
+        from mfa_policy.program.project import stack_config
+
+        project, config = stack_config(Path(args.cwd), args.stack)
+        if read_organization(lambda key: config.get(f"{project}:{key}")) is not None:
+            return build_scp_document(intent.partition, **options)
+    return None
+
+
 _SHOWN_COUNTEREXAMPLES = 5
 
 
 def _verify(args: argparse.Namespace) -> int:
     from mfa_policy.verifier.catalog import load_catalog
-    from mfa_policy.verifier.guarantees import GUARANTEES, check_all
+    from mfa_policy.verifier.guarantees import GUARANTEES, check_all, check_all_organization, organization_guarantees
 
     document, intent, label = _target(args)
+    scp = _organization_scp(args, intent)
     catalog = load_catalog()
-    results = check_all(document, intent, catalog)
+    guarantees = GUARANTEES
+    if scp is None:
+        results = check_all(document, intent, catalog)
+    else:
+        guarantees = organization_guarantees()  # the same table, plus G10
+        label += ", under the organization SCP and FullAWSAccess"
+        results = check_all_organization(document, intent, scp, catalog)
     failed = [name for name, found in results.items() if found]
     if args.json:
         report = {
@@ -67,9 +98,10 @@ def _verify(args: argparse.Namespace) -> int:
             "accountId": intent.account_id,
             "partition": intent.partition,
             "catalogActions": len(catalog),
+            "organization": scp is not None,
             "guarantees": {
                 name: {
-                    "title": GUARANTEES[name][0],
+                    "title": guarantees[name][0],
                     "pass": not found,
                     "counterexamples": [c.as_dict() for c in found],
                 }
@@ -80,7 +112,7 @@ def _verify(args: argparse.Namespace) -> int:
         return 1 if failed else 0
     print(f"Verifying {label} over {len(catalog)} AWS actions:")
     for name, found in results.items():
-        title = GUARANTEES[name][0]
+        title = guarantees[name][0]
         if not found:
             print(f"{name} {title} ... pass")
             continue
@@ -132,17 +164,21 @@ def _add_selectors(command: argparse.ArgumentParser) -> None:
     command.add_argument("--cwd", default=".", help="project folder holding Pulumi.yaml, for --stack (default: .)")
 
 
-
 def register(commands: Any) -> None:
     """Add the ``verify`` and ``explain`` commands to the parser's subcommands."""
     verify = commands.add_parser(
         "verify",
-        help="check G1-G8 of the guarantees over every AWS action",
+        help="check the guarantees (G1-G8; G10 with --organization) over every AWS action",
         description="Check the guarantees over the whole catalog of AWS actions: the project's policy "
         "(builder defaults, or a stack's config) or any policy file. Exit 0: all hold; 1: one fails; "
         "2: bad input.",
     )
     _add_selectors(verify)
+    verify.add_argument(
+        "--organization",
+        action="store_true",
+        help="check under the organization guardrail's SCP (and FullAWSAccess), plus G10",
+    )
     verify.add_argument("--json", action="store_true", help="print JSON instead of text")
     verify.set_defaults(handler=_verify)
 

@@ -1,0 +1,60 @@
+"""``verify --organization`` / ``verify --stack org`` and ``preview --stack org``."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import ROOT
+from mfa_policy.cli import main
+
+ORGANIZATION_LINES = [
+    "G1 lockdown ... pass",
+    "G2 enrollment works ... pass",
+    "G3 others are out of reach ... pass",
+    "G4 removing MFA needs MFA ... pass",
+    "G5 no collateral damage ... pass",
+    "G6 self-service is self-only and MFA-only ... pass",
+    "G7 options do exactly what they say ... pass",
+    "G8 valid and small ... pass",
+    "G10 the organization guardrail touches IAM users only ... pass",
+]
+
+
+def test_verify_organization_passes_with_g10(capsys):
+    assert main(["verify", "--organization", "--allow-list-users"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "under the organization SCP and FullAWSAccess" in out[0]
+    assert [line for line in out if line.startswith("G")] == ORGANIZATION_LINES
+    assert out[-1] == "all guarantees hold"
+
+
+def test_a_stack_with_organization_is_verified_under_the_scp(capsys):
+    assert main(["verify", "--stack", "org", "--cwd", str(ROOT), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["organization"] is True
+    assert list(report["guarantees"])[-1] == "G10"
+    assert all(g["pass"] for g in report["guarantees"].values())
+
+
+def test_a_stack_without_organization_has_no_g10(capsys):
+    assert main(["verify", "--stack", "prod", "--cwd", str(ROOT), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["organization"] is False and "G10" not in report["guarantees"]
+
+
+def test_organization_with_a_policy_file_is_bad_input(capsys, tmp_path):
+    policy = tmp_path / "p.json"
+    policy.write_text(json.dumps({"Version": "2012-10-17", "Statement": []}))
+    assert main(["verify", "--organization", "--policy-file", str(policy)]) == 2
+    assert "--organization" in capsys.readouterr().err
+
+
+def test_preview_of_the_org_stack(capsys):
+    assert main(["preview", "--stack", "org", "--cwd", str(ROOT), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    types = [resource["type"] for resource in report["resources"]]
+    assert types.count("aws:organizations/policyAttachment:PolicyAttachment") == 3
+    assert "aws:cloudformation/stackSetInstance:StackSetInstance" in types
+    assert report["policyDocuments"]["service control policy"]["Statement"][0]["Effect"] == "Deny"
+    assert "StackSet template" in report["policyDocuments"]
+    assert "content" not in json.dumps(report["resources"])  # the SCP is shown once, not per resource
