@@ -79,10 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         ous = "-" if row["ous"] is None else str(row["ous"])
         where = "policy + attachments (Pulumi)" if row["mode"] == "accounts" else "stack instance (AWS StackSets)"
-        print(
-            f"{row['mode']:<13} {row['accounts']:>8} {ous:>4} {row['resources']:>9} "
-            f"{row['seconds']:>8.2f}s  {where}"
-        )
+        print(f"{row['mode']:<13} {row['accounts']:>8} {ous:>4} {row['resources']:>9} {row['seconds']:>8.2f}s  {where}")
     return 0
 
 

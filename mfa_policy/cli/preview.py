@@ -10,7 +10,7 @@ from typing import Any
 from mfa_policy.policy.validation import InvalidInputError, check_account_id
 
 # Inputs worth showing per resource type in the text preview; the policy document is printed once.
-_KEY_INPUTS = ("name", "path", "group", "policyArn", "description", "tags", "region", "assumeRoles")
+_KEY_INPUTS: tuple[str, ...] = ("name", "path", "group", "policyArn", "description", "tags", "region", "assumeRoles")
 # The organization guardrail's: the SCP and the StackSet's template are printed once, below.
 _KEY_INPUTS += ("type", "targetId", "permissionModel", "autoDeployment", "callAs", "deploymentTargets")
 _KEY_INPUTS += ("stackSetInstanceRegion",)
