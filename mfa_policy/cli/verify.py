@@ -126,10 +126,21 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from mfa_policy.verifier.guarantees import ALONE, NEXT_TO_ALLOW_ALL, Verifier, decision_matrix
+    from mfa_policy.verifier.guarantees import (
+        ALONE,
+        NEXT_TO_ALLOW_ALL,
+        OrganizationVerifier,
+        Verifier,
+        decision_matrix,
+    )
 
     document, intent, label = _target(args)
-    matrix = decision_matrix(Verifier(document, intent))
+    scp = _organization_scp(args, intent)
+    if scp is None:
+        matrix = decision_matrix(Verifier(document, intent))
+    else:
+        label += ", under the organization SCP and FullAWSAccess"
+        matrix = decision_matrix(OrganizationVerifier(document, intent, scp))
     if args.format == "json":
         print(json.dumps({"target": label, **matrix}, indent=2))
         return 0
@@ -156,6 +167,11 @@ def _add_selectors(command: argparse.ArgumentParser) -> None:
     target.add_argument("--stack", help="check the policy a stack's config builds (Pulumi.<stack>.yaml)")
     target.add_argument("--policy-file", help="check any IAM policy JSON file instead of the project's policy")
     command.add_argument(
+        "--organization",
+        action="store_true",
+        help="under the organization guardrail's SCP (and FullAWSAccess); verify adds G10",
+    )
+    command.add_argument(
         "--allow-password-change-without-mfa",
         action="store_true",
         help="the policy intends iam:ChangePassword without MFA (first sign-in)",
@@ -174,11 +190,6 @@ def register(commands: Any) -> None:
         "2: bad input.",
     )
     _add_selectors(verify)
-    verify.add_argument(
-        "--organization",
-        action="store_true",
-        help="check under the organization guardrail's SCP (and FullAWSAccess), plus G10",
-    )
     verify.add_argument("--json", action="store_true", help="print JSON instead of text")
     verify.set_defaults(handler=_verify)
 

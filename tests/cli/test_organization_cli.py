@@ -58,3 +58,12 @@ def test_preview_of_the_org_stack(capsys):
     assert report["policyDocuments"]["service control policy"]["Statement"][0]["Effect"] == "Deny"
     assert "StackSet template" in report["policyDocuments"]
     assert "content" not in json.dumps(report["resources"])  # the SCP is shown once, not per resource
+
+
+def test_explain_under_the_scp(capsys):
+    assert main(["explain", "--stack", "org", "--cwd", str(ROOT), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["target"].endswith("under the organization SCP and FullAWSAccess")
+    rows = {row["action"]: row["cells"] for row in report["tables"]["next to allow-all"]}
+    assert rows["s3:ListAllMyBuckets"]["keys / own"] == "deny"
+    assert rows["s3:ListAllMyBuckets"]["mfa / own"] == "allow"
