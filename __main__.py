@@ -3,19 +3,35 @@
 Without ``mfa-policy:accounts``: one RequireMfaPolicy in the deploying credentials' account.
 With it: one AWS provider per account (assuming that account's role) and one RequireMfaPolicy
 through each, with the same groups and options.
+With ``mfa-policy:organization`` instead: one OrganizationMfaGuardrail (an SCP on the targets and
+a StackSet that puts the same policy into every account of the target OUs).
 """
 
 import pulumi
 import pulumi_aws as aws
 
-from mfa_policy import RequireMfaPolicy
-from mfa_policy.program.config import COMPONENT_NAME, NAMESPACE, read_accounts, read_settings
+from mfa_policy import OrganizationMfaGuardrail, RequireMfaPolicy
+from mfa_policy.program.config import (
+    COMPONENT_NAME,
+    NAMESPACE,
+    ORGANIZATION_COMPONENT_NAME,
+    read_accounts,
+    read_organization,
+    read_settings,
+)
 
 config = pulumi.Config(NAMESPACE)
 settings = read_settings(config.get)
-accounts = read_accounts(config.get)
+organization = read_organization(config.get)
+accounts = read_accounts(config.get) if organization is None else ()
 
-if not accounts:
+if organization is not None:
+    guardrail = OrganizationMfaGuardrail(ORGANIZATION_COMPONENT_NAME, organization.guardrail_args(settings))
+    pulumi.export("scpId", guardrail.scp_id)
+    pulumi.export("scpDocument", guardrail.scp_document)
+    pulumi.export("stackSetName", guardrail.stack_set_name)
+    pulumi.export("stackSetTemplate", guardrail.stack_set_template)
+elif not accounts:
     mfa = RequireMfaPolicy(COMPONENT_NAME, settings)
     pulumi.export("policyArn", mfa.policy_arn)
     pulumi.export("policyName", mfa.policy_name)

@@ -7,6 +7,7 @@ from mfa_policy.policy.validation import InvalidInputError
 from mfa_policy.verifier.evaluation import Decision, evaluate
 
 if TYPE_CHECKING:  # for type checkers; at run time __getattr__ below imports them on first use
+    from mfa_policy.components.organization import OrganizationMfaGuardrail, OrganizationMfaGuardrailArgs
     from mfa_policy.components.require_mfa import RequireMfaPolicy, RequireMfaPolicyArgs
 
 __version__ = "0.2.0"
@@ -15,6 +16,8 @@ __all__ = [
     "SELF_SERVICE_NAMES",
     "Decision",
     "InvalidInputError",
+    "OrganizationMfaGuardrail",
+    "OrganizationMfaGuardrailArgs",
     "RequireMfaPolicy",
     "RequireMfaPolicyArgs",
     "build_policy_document",
@@ -29,4 +32,8 @@ def __getattr__(name: str):
         from mfa_policy.components import require_mfa as component
 
         return getattr(component, name)
+    if name in ("OrganizationMfaGuardrail", "OrganizationMfaGuardrailArgs"):
+        from mfa_policy.components import organization
+
+        return getattr(organization, name)
     raise AttributeError(f"module 'mfa_policy' has no attribute {name!r}")

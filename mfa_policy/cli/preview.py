@@ -10,7 +10,11 @@ from typing import Any
 from mfa_policy.policy.validation import InvalidInputError, check_account_id
 
 # Inputs worth showing per resource type in the text preview; the policy document is printed once.
-_KEY_INPUTS = ("name", "path", "group", "policyArn", "description", "tags", "region", "assumeRoles")
+_KEY_INPUTS: tuple[str, ...] = ("name", "path", "group", "policyArn", "description", "tags", "region", "assumeRoles")
+# The organization guardrail's: the SCP and the StackSet's template are printed once, below.
+_KEY_INPUTS += ("type", "targetId", "permissionModel", "autoDeployment", "callAs", "deploymentTargets")
+_KEY_INPUTS += ("stackSetInstanceRegion",)
+_DOCUMENT_INPUTS = ("policy", "content", "templateBody")
 
 
 def _account_id(value: str) -> str:
@@ -30,7 +34,7 @@ def run_preview(args: argparse.Namespace) -> int:
             "type": resource.type,
             "name": resource.name,
             "parent": run.parent_name(resource),
-            "inputs": {key: value for key, value in resource.inputs.items() if key != "policy"},
+            "inputs": {key: value for key, value in resource.inputs.items() if key not in _DOCUMENT_INPUTS},
         }
         for resource in run.in_tree_order()
     ]
@@ -42,6 +46,11 @@ def run_preview(args: argparse.Namespace) -> int:
             name: {key: value for key, value in entry.items() if key != "policyDocument"}
             for name, entry in run.outputs["accounts"].items()
         }
+    elif "scpDocument" in run.outputs:
+        documents = {"service control policy": json.loads(run.outputs["scpDocument"])}
+        if run.outputs["stackSetTemplate"]:
+            documents["StackSet template"] = json.loads(run.outputs["stackSetTemplate"])
+        outputs = {key: value for key, value in run.outputs.items() if key not in ("scpDocument", "stackSetTemplate")}
     else:
         documents = {"": json.loads(run.outputs["policyDocument"])}
         outputs = {key: value for key, value in run.outputs.items() if key != "policyDocument"}
@@ -67,6 +76,8 @@ def run_preview(args: argparse.Namespace) -> int:
         if result.account_is_placeholder:
             account += " (placeholder: pass --account-id or set mfa-policy:accountId for the real one)"
         print(f"  account: {account}")
+    elif "scpId" in outputs:
+        print("  organization: the SCP's targets and the StackSet's OUs (every account in them, now and later)")
     else:
         reached = [f"{name} ({entry['accountId']})" for name, entry in outputs.items()]
         print(f"  accounts: {', '.join(reached)}")
@@ -84,10 +95,12 @@ def run_preview(args: argparse.Namespace) -> int:
         print(f"  {key}: {value}")
     for name, document in documents.items():
         print()
-        print(f"Policy document{f' ({name})' if name else ''}:")
+        print(
+            f"{'Policy document' if name in ('', *run.outputs.get('accounts', {})) else name.capitalize()}"
+            f"{f' ({name})' if name in run.outputs.get('accounts', {}) else ''}:"
+        )
         print(json.dumps(document, indent=2))
     return 0
-
 
 
 def register(commands: Any) -> None:
@@ -107,4 +120,3 @@ def register(commands: Any) -> None:
     preview.add_argument("--json", action="store_true", help="print JSON instead of text")
     preview.add_argument("--cwd", default=".", help="project folder holding Pulumi.yaml (default: .)")
     preview.set_defaults(handler=run_preview)
-

@@ -93,16 +93,51 @@ def _device_flags(args: argparse.Namespace) -> dict[str, Any]:
     return flags
 
 
+def _organization_scp(args: argparse.Namespace, intent: Any) -> dict[str, Any] | None:
+    """The SCP to verify under: with --organization, or for a stack that sets mfa-policy:organization."""
+    from mfa_policy.policy.scp import build_scp_document
+
+    options = {
+        "allow_password_change_without_mfa": intent.allow_password_change_without_mfa,
+        "allow_list_users": intent.allow_list_users,
+    }
+    if intent.max_mfa_age_seconds is not None:
+        options["max_mfa_age_seconds"] = intent.max_mfa_age_seconds
+    if intent.security_keys_only:
+        options["mfa_devices"] = intent.mfa_devices
+        if intent.security_key_certification:
+            options["security_key_certification"] = dict(intent.security_key_certification)
+    if getattr(args, "organization", False):
+        if args.policy_file:
+            raise BadInput("--organization checks the project's SCP and policy; it cannot take --policy-file")
+        return build_scp_document(intent.partition, **options)
+    if args.stack:
+        from mfa_policy.program.config import read_organization
+        from mfa_policy.program.project import stack_config
+
+        project, config = stack_config(Path(args.cwd), args.stack)
+        if read_organization(lambda key: config.get(f"{project}:{key}")) is not None:
+            return build_scp_document(intent.partition, **options)
+    return None
+
+
 _SHOWN_COUNTEREXAMPLES = 5
 
 
 def _verify(args: argparse.Namespace) -> int:
     from mfa_policy.verifier.catalog import load_catalog
-    from mfa_policy.verifier.guarantees import GUARANTEES, check_all
+    from mfa_policy.verifier.guarantees import GUARANTEES, check_all, check_all_organization, organization_guarantees
 
     document, intent, label = _target(args)
+    scp = _organization_scp(args, intent)
     catalog = load_catalog()
-    results = check_all(document, intent, catalog)
+    guarantees = GUARANTEES
+    if scp is None:
+        results = check_all(document, intent, catalog)
+    else:
+        guarantees = organization_guarantees()  # the same table, plus G10
+        label += ", under the organization SCP and FullAWSAccess"
+        results = check_all_organization(document, intent, scp, catalog)
     failed = [name for name, found in results.items() if found]
     if args.json:
         report = {
@@ -110,9 +145,10 @@ def _verify(args: argparse.Namespace) -> int:
             "accountId": intent.account_id,
             "partition": intent.partition,
             "catalogActions": len(catalog),
+            "organization": scp is not None,
             "guarantees": {
                 name: {
-                    "title": GUARANTEES[name][0],
+                    "title": guarantees[name][0],
                     "pass": not found,
                     "counterexamples": [c.as_dict() for c in found],
                 }
@@ -123,7 +159,7 @@ def _verify(args: argparse.Namespace) -> int:
         return 1 if failed else 0
     print(f"Verifying {label} over {len(catalog)} AWS actions:")
     for name, found in results.items():
-        title = GUARANTEES[name][0]
+        title = guarantees[name][0]
         if not found:
             print(f"{name} {title} ... pass")
             continue
@@ -137,10 +173,21 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from mfa_policy.verifier.guarantees import ALONE, NEXT_TO_ALLOW_ALL, Verifier, decision_matrix
+    from mfa_policy.verifier.guarantees import (
+        ALONE,
+        NEXT_TO_ALLOW_ALL,
+        OrganizationVerifier,
+        Verifier,
+        decision_matrix,
+    )
 
     document, intent, label = _target(args)
-    matrix = decision_matrix(Verifier(document, intent))
+    scp = _organization_scp(args, intent)
+    if scp is None:
+        matrix = decision_matrix(Verifier(document, intent))
+    else:
+        label += ", under the organization SCP and FullAWSAccess"
+        matrix = decision_matrix(OrganizationVerifier(document, intent, scp))
     if args.format == "json":
         print(json.dumps({"target": label, **matrix}, indent=2))
         return 0
@@ -176,6 +223,11 @@ def _add_selectors(command: argparse.ArgumentParser) -> None:
     target.add_argument("--stack", help="check the policy a stack's config builds (Pulumi.<stack>.yaml)")
     target.add_argument("--policy-file", help="check any IAM policy JSON file instead of the project's policy")
     command.add_argument(
+        "--organization",
+        action="store_true",
+        help="under the organization guardrail's SCP (and FullAWSAccess); verify adds G10",
+    )
+    command.add_argument(
         "--allow-password-change-without-mfa",
         action="store_true",
         help="the policy intends iam:ChangePassword without MFA (first sign-in)",
@@ -195,12 +247,11 @@ def _add_selectors(command: argparse.ArgumentParser) -> None:
     command.add_argument("--cwd", default=".", help="project folder holding Pulumi.yaml, for --stack (default: .)")
 
 
-
 def register(commands: Any) -> None:
     """Add the ``verify`` and ``explain`` commands to the parser's subcommands."""
     verify = commands.add_parser(
         "verify",
-        help="check G1-G9 of the guarantees over every AWS action",
+        help="check the guarantees (G1-G9; G10 with --organization) over every AWS action",
         description="Check the guarantees over the whole catalog of AWS actions: the project's policy "
         "(builder defaults, or a stack's config) or any policy file. Exit 0: all hold; 1: one fails; "
         "2: bad input.",

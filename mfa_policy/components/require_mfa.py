@@ -9,19 +9,14 @@ import pulumi
 import pulumi_aws as aws
 from typing_extensions import TypedDict
 
-from mfa_policy.policy.document import DOCUMENT_OPTIONS, SELF_SERVICE_NAMES, build_policy_document
+from mfa_policy.policy.document import DOCUMENT_OPTIONS, build_policy_document, check_document_options
 from mfa_policy.policy.validation import (
     check_account_id,
     check_bool,
-    check_certification_needs_security_keys,
-    check_choices,
     check_description,
     check_group_names,
     check_iam_name,
     check_iam_path,
-    check_mfa_devices,
-    check_positive_int,
-    check_security_key_certification,
     check_tags,
 )
 
@@ -107,25 +102,12 @@ def _validated(args: Mapping[str, Any], name: str) -> dict[str, Any]:
         )
     if "group_names" not in args:
         raise TypeError("RequireMfaPolicy needs group_names: the IAM groups whose members must use MFA.")
-    max_age = args.get("max_mfa_age_seconds")
     account_id = args.get("account_id")
-    mfa_devices = check_mfa_devices(args.get("mfa_devices", "any"), "mfa_devices")
-    certification = args.get("security_key_certification")
-    check_certification_needs_security_keys(certification, mfa_devices)
-    if certification is not None:
-        certification = check_security_key_certification(certification, "security_key_certification")
     return {
         "group_names": check_group_names(args["group_names"], "group_names"),
         "create_groups": check_bool(args.get("create_groups", False), "create_groups"),
         "account_id": None if account_id is None else check_account_id(account_id, "account_id"),
-        "allow_password_change_without_mfa": check_bool(
-            args.get("allow_password_change_without_mfa", False), "allow_password_change_without_mfa"
-        ),
-        "allow_list_users": check_bool(args.get("allow_list_users", False), "allow_list_users"),
-        "self_service": check_choices(args.get("self_service", SELF_SERVICE_NAMES), "self_service", SELF_SERVICE_NAMES),
-        "max_mfa_age_seconds": None if max_age is None else check_positive_int(max_age, "max_mfa_age_seconds"),
-        "mfa_devices": mfa_devices,
-        "security_key_certification": certification,
+        **check_document_options(args),
         "policy_name": check_iam_name(args.get("policy_name", name), "policy_name"),
         "path": check_iam_path(args.get("path", DEFAULT_PATH), "path"),
         "description": check_description(args.get("description", DEFAULT_DESCRIPTION), "description"),

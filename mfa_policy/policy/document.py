@@ -266,6 +266,31 @@ def device_type_statements(
     return statements
 
 
+def check_document_options(args: Mapping[str, Any]) -> dict[str, Any]:
+    """The document options (``DOCUMENT_OPTIONS``) found in ``args``, checked, with their defaults.
+
+    Every component that builds a policy from these options validates them here, so the rules
+    and the defaults are the same everywhere; unset optional values are ``None``. Raises
+    ``InvalidInputError`` naming the option.
+    """
+    max_age = args.get("max_mfa_age_seconds")
+    mfa_devices = check_mfa_devices(args.get("mfa_devices", "any"), "mfa_devices")
+    certification = args.get("security_key_certification")
+    check_certification_needs_security_keys(certification, mfa_devices)
+    if certification is not None:
+        certification = check_security_key_certification(certification, "security_key_certification")
+    return {
+        "allow_password_change_without_mfa": check_bool(
+            args.get("allow_password_change_without_mfa", False), "allow_password_change_without_mfa"
+        ),
+        "allow_list_users": check_bool(args.get("allow_list_users", False), "allow_list_users"),
+        "self_service": check_choices(args.get("self_service", SELF_SERVICE_NAMES), "self_service", SELF_SERVICE_NAMES),
+        "max_mfa_age_seconds": None if max_age is None else check_positive_int(max_age, "max_mfa_age_seconds"),
+        "mfa_devices": mfa_devices,
+        "security_key_certification": certification,
+    }
+
+
 def build_policy_document(
     account_id: str,
     partition: str = "aws",

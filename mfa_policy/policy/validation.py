@@ -201,3 +201,73 @@ def check_certification_needs_security_keys(
     """A certification rule only makes sense when users may enroll security keys only."""
     if certification is not None and mfa_devices != "security_keys":
         raise InvalidInputError(key, certification, f"no value unless {devices_key} is 'security_keys'")
+# AWS Organizations' documented patterns (Organizations API reference, AttachPolicy's TargetId).
+_ROOT_ID = re.compile(r"r-[0-9a-z]{4,32}", re.ASCII)
+_OU_ID = re.compile(r"ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}", re.ASCII)
+_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}", re.ASCII)
+CALL_AS = ("SELF", "DELEGATED_ADMIN")
+TARGETS_RULE = (
+    "a non-empty list of distinct organization targets: the root ('r-' and 4-32 lowercase letters "
+    "or digits), OUs ('ou-', the root part, '-' and 8-32 lowercase letters or digits, e.g. "
+    "'ou-ab12-cd34ef56') or member accounts (12 digits)"
+)
+
+
+def target_kind(target: str) -> str:
+    """``root``, ``ou`` or ``account`` for a valid target ID (see ``check_targets``)."""
+    if _ROOT_ID.fullmatch(target):
+        return "root"
+    if _OU_ID.fullmatch(target):
+        return "ou"
+    if _ACCOUNT_ID.fullmatch(target):
+        return "account"
+    raise InvalidInputError("targets", target, TARGETS_RULE)
+
+
+def check_targets(value: Any, key: str = "targets") -> tuple[str, ...]:
+    """Return ``value`` as a tuple if it is a non-empty list of distinct root, OU or account IDs."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence) or not value:
+        raise InvalidInputError(key, value, TARGETS_RULE)
+    for target in value:
+        if not isinstance(target, str) or not (
+            _ROOT_ID.fullmatch(target) or _OU_ID.fullmatch(target) or _ACCOUNT_ID.fullmatch(target)
+        ):
+            raise InvalidInputError(key, target, TARGETS_RULE)
+    if len(set(value)) != len(value):
+        duplicates = sorted({target for target in value if value.count(target) > 1})
+        raise InvalidInputError(key, value, TARGETS_RULE + f"; {', '.join(duplicates)} appears more than once")
+    return tuple(value)
+
+
+def check_region(value: Any, key: str = "region") -> str:
+    """Return ``value`` if it looks like an AWS region name, such as ``eu-west-1``."""
+    if not isinstance(value, str) or not _REGION.fullmatch(value):
+        raise InvalidInputError(key, value, "an AWS region name such as 'us-east-1' or 'eu-west-1'")
+    return value
+
+
+def check_call_as(value: Any, key: str = "call_as") -> str:
+    """Return ``value`` if it is a StackSet ``CallAs``: ``SELF`` or ``DELEGATED_ADMIN``."""
+    if value not in CALL_AS:
+        raise InvalidInputError(key, value, "'SELF' (the management account) or 'DELEGATED_ADMIN'")
+    return value
+
+
+_STACK_SET_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}", re.ASCII)
+
+
+def check_stack_set_name(value: Any, key: str = "stack_set_name") -> str:
+    """Return ``value`` if CloudFormation accepts it as a StackSet name."""
+    if not isinstance(value, str) or not _STACK_SET_NAME.fullmatch(value):
+        raise InvalidInputError(key, value, "1-128 letters, digits and hyphens, starting with a letter")
+    return value
+
+
+_SCP_NAME_MAX = 128
+
+
+def check_scp_name(value: Any, key: str = "scp_name") -> str:
+    """Return ``value`` if AWS Organizations accepts it as a policy name (1-128 printable characters)."""
+    if not isinstance(value, str) or not 1 <= len(value) <= _SCP_NAME_MAX or not value.isprintable():
+        raise InvalidInputError(key, value, f"1-{_SCP_NAME_MAX} printable characters")
+    return value

@@ -20,13 +20,17 @@ from mfa_policy.policy.validation import (
     CERTIFICATION_RULE,
     InvalidInputError,
     check_account_id,
+    check_bool,
+    check_call_as,
     check_certification_needs_security_keys,
     check_choices,
     check_group_names,
     check_iam_name,
     check_mfa_devices,
     check_positive_int,
+    check_region,
     check_security_key_certification,
+    check_targets,
 )
 
 NAMESPACE = "mfa-policy"
@@ -268,3 +272,64 @@ def read_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
     if certification is not None:
         args["security_key_certification"] = certification
     return args
+
+
+ORGANIZATION_KEY = f"{NAMESPACE}:organization"
+ORGANIZATION_COMPONENT_NAME = f"{COMPONENT_NAME}-organization"
+_ORGANIZATION_FIELDS = ("targets", "stackSet", "region", "callAs")
+_ORGANIZATION_RULE = (
+    "an object {targets: [...], stackSet: true|false, region?: <region>, callAs?: SELF|DELEGATED_ADMIN}; "
+    "targets are the root (r-...), OUs (ou-...) or accounts (12 digits) the SCP is attached to"
+)
+# Settings of the per-account component that mean nothing to the organization guardrail.
+_PER_ACCOUNT_ONLY = ("account_id", "allow_enforcing_deployer")
+
+
+@dataclass(frozen=True)
+class OrganizationSettings:
+    """The ``mfa-policy:organization`` object, checked: where the guardrail applies and how."""
+
+    targets: tuple[str, ...]
+    stack_set: bool = True
+    region: str | None = None
+    call_as: str = "SELF"
+
+    def guardrail_args(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """``OrganizationMfaGuardrail``'s arguments: these plus the groups and policy options."""
+        args = {key: value for key, value in settings.items() if key not in _PER_ACCOUNT_ONLY}
+        args.update(targets=self.targets, stack_set=self.stack_set, call_as=self.call_as)
+        if self.region is not None:
+            args["region"] = self.region
+        return args
+
+
+def read_organization(get: Callable[[str], str | None]) -> OrganizationSettings | None:
+    """Read the optional ``mfa-policy:organization`` object; None when the key is unset.
+
+    Raises ``InvalidInputError`` naming the key (or ``mfa-policy:organization.<field>``) when the
+    value breaks its rule, and naming both keys when ``accounts`` or ``accountId`` is set too.
+    """
+    raw = get("organization")
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise InvalidInputError(ORGANIZATION_KEY, raw, _ORGANIZATION_RULE) from None
+    if not isinstance(value, dict) or "targets" not in value or not set(value) <= set(_ORGANIZATION_FIELDS):
+        raise InvalidInputError(ORGANIZATION_KEY, value, _ORGANIZATION_RULE)
+    for other in ("accounts", "accountId"):
+        if get(other):
+            raise InvalidInputError(
+                ORGANIZATION_KEY,
+                value,
+                f"no {NAMESPACE}:{other} at the same time: {ORGANIZATION_KEY} covers every account under "
+                f"its targets; remove one of {ORGANIZATION_KEY} and {NAMESPACE}:{other}",
+            )
+    targets = check_targets(value["targets"], f"{ORGANIZATION_KEY}.targets")
+    stack_set = check_bool(value.get("stackSet", True), f"{ORGANIZATION_KEY}.stackSet")
+    region = value.get("region")
+    if region is not None:
+        region = check_region(region, f"{ORGANIZATION_KEY}.region")
+    call_as = check_call_as(value.get("callAs", "SELF"), f"{ORGANIZATION_KEY}.callAs")
+    return OrganizationSettings(targets, stack_set, region, call_as)

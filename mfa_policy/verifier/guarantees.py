@@ -11,16 +11,17 @@ builder is checked against the contract rather than against itself.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from mfa_policy.policy.document import SELF_SERVICE, SELF_SERVICE_NAMES, build_policy_document
 from mfa_policy.policy.validation import CERTIFICATION_LEVELS, check_security_key_certification
 from mfa_policy.verifier.catalog import Catalog, CatalogAction, load_catalog
-from mfa_policy.verifier.evaluation import Decision, PolicySet, normalize_context
+from mfa_policy.verifier.evaluation import Decision, LayeredPolicySet, PolicySet, normalize_context
 
 TEST_ACCOUNT_ID = "111122223333"
 MAX_POLICY_CHARACTERS = 6144  # AWS's quota for a customer managed policy, white space excluded.
@@ -266,7 +267,10 @@ class Verifier:
         self.document = document
         self.intent = intent
         self.catalog = catalog or load_catalog()
-        self.policy_sets = {ALONE: PolicySet([document]), NEXT_TO_ALLOW_ALL: PolicySet([document, ALLOW_ALL])}
+        self.policy_sets: dict[str, PolicySet | LayeredPolicySet] = {
+            ALONE: PolicySet([document]),
+            NEXT_TO_ALLOW_ALL: PolicySet([document, ALLOW_ALL]),
+        }
         self.contexts = request_contexts(intent)
         self.no_mfa_contexts = [c for name, c in self.contexts.items() if name != "mfa"]
         bootstrap = intent.bootstrap()
@@ -365,24 +369,19 @@ def check_g1(verifier: Verifier) -> list[Counterexample]:
     return _catalog_wide(verifier, "G1", verifier.no_mfa_contexts, allowed=False)
 
 
-def check_g2(verifier: Verifier) -> list[Counterexample]:
-    """G2 enrollment works: without MFA, the policy alone allows every bootstrap step on alice.
+def _bootstrap_requests(verifier: Verifier) -> Iterator[tuple[str, str, RequestContext]]:
+    """Every bootstrap step alice takes on herself without MFA: (action, resource, context).
 
-    With ``security_keys``, ``iam:EnableMFADevice`` is checked in both steps of a security-key
+    With ``security_keys``, ``iam:EnableMFADevice`` comes in both steps of a security-key
     registration (the only enrollment that option allows; G9 checks the rest)."""
     intent = verifier.intent
     key_steps = [r for r in verifier.registrations if r.name in ("key-create", "key-activate")]
-    found: list[Counterexample | None] = []
     for context in verifier.no_mfa_contexts:
         for action, where in intent.bootstrap():
             if action == "iam:EnableMFADevice" and intent.security_keys_only:
                 for registration in key_steps:
                     for resource in intent.own_user_arns():
-                        found.append(
-                            verifier.expect(
-                                "G2", ALONE, action, resource, registration_context(context, registration), True
-                            )
-                        )
+                        yield action, resource, registration_context(context, registration)
                 continue
             if where == "own user":
                 resources = intent.own_user_arns()
@@ -391,8 +390,13 @@ def check_g2(verifier: Verifier) -> list[Counterexample]:
             else:
                 resources = ("*",)
             for resource in resources:
-                found.append(verifier.expect("G2", ALONE, action, resource, context, True))
-    return _collect(found)
+                yield action, resource, context
+
+
+def check_g2(verifier: Verifier) -> list[Counterexample]:
+    """G2 enrollment works: without MFA, the policy alone allows every bootstrap step on alice."""
+    requests = _bootstrap_requests(verifier)
+    return _collect([verifier.expect("G2", ALONE, action, resource, context, True) for action, resource, context in requests])
 
 
 def check_g3(verifier: Verifier) -> list[Counterexample]:
@@ -677,3 +681,86 @@ def _enrollment_rows(verifier: Verifier, policies: str, contexts: list[RequestCo
                 cells[f"{context.name} / {whose}"] = "allow" if decision is Decision.ALLOW else "deny"
         rows.append({"device": registration.label, "action": "iam:EnableMFADevice", "cells": cells})
     return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# The organization guardrail: G1-G8 under the SCP, and G10.
+
+# AWS attaches FullAWSAccess to every root, OU and account unless someone replaces it.
+FULL_AWS_ACCESS: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "FullAWSAccess", "Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+# Principals the guardrail must leave alone: aws:PrincipalType as AWS sets it, with their IDs.
+UNTOUCHED_PRINCIPALS = {
+    "assumed role": {"aws:principaltype": "AssumedRole", "aws:userid": "AROAEXAMPLEROLE:session"},
+    "federated user": {"aws:principaltype": "FederatedUser", "aws:userid": f"{TEST_ACCOUNT_ID}:carol"},
+    "root user": {"aws:principaltype": "Account", "aws:userid": TEST_ACCOUNT_ID},
+}
+
+
+def scp_levels(scp: Mapping[str, Any]) -> list[PolicySet]:
+    """The SCP levels on a member account's path, each of which must allow: the root (where the
+    guardrail is attached, next to FullAWSAccess), an OU and the account (FullAWSAccess)."""
+    return [PolicySet([FULL_AWS_ACCESS, scp]), PolicySet([FULL_AWS_ACCESS]), PolicySet([FULL_AWS_ACCESS])]
+
+
+class OrganizationVerifier(Verifier):
+    """A ``Verifier`` whose policy sets sit under the organization's SCP levels.
+
+    ``document`` is the identity policy (the StackSet's managed policy; ``ALLOW_ALL`` alone for a
+    user in no group); every decision also needs each SCP level to allow.
+    """
+
+    def __init__(
+        self, document: Mapping[str, Any], intent: Intent, scp: Mapping[str, Any], catalog: Catalog | None = None
+    ) -> None:
+        super().__init__(document, intent, catalog)
+        self.scp = scp
+        levels = scp_levels(scp)
+        self.policy_sets = {
+            ALONE: LayeredPolicySet(PolicySet([document]), levels),
+            NEXT_TO_ALLOW_ALL: LayeredPolicySet(PolicySet([document, ALLOW_ALL]), levels),
+        }
+
+
+def _untouched_contexts() -> list[RequestContext]:
+    contexts = []
+    for principal, values in UNTOUCHED_PRINCIPALS.items():
+        contexts.append(RequestContext(f"{principal}, keys", normalize_context(values)))
+        without_mfa = {**values, "aws:MultiFactorAuthPresent": "false"}
+        contexts.append(RequestContext(f"{principal}, console", normalize_context(without_mfa)))
+    return contexts
+
+
+def _relabelled(found: list[Counterexample], who: str) -> list[Counterexample]:
+    return [dataclasses.replace(c, guarantee="G10", context=f"{who}, {c.context}") for c in found]
+
+
+def check_g10(verifier: OrganizationVerifier) -> list[Counterexample]:
+    """G10 the guardrail touches IAM users only: under the SCP, next to allow-all, roles,
+    federated users and the root user without MFA may do everything; an IAM user in no group
+    gets G1 (only the bootstrap set without MFA, on herself, and she can enroll) and G5 with MFA."""
+    no_group = OrganizationVerifier(ALLOW_ALL, verifier.intent, verifier.scp, verifier.catalog)
+    found = _catalog_wide(no_group, "G10", _untouched_contexts(), allowed=True)
+    found += _relabelled(check_g1(no_group), "IAM user in no group")
+    found += _relabelled(check_g5(no_group), "IAM user in no group")
+    # Locked down, not locked out: the bootstrap set still works on her own user.
+    enrolment = [
+        no_group.expect("G10", NEXT_TO_ALLOW_ALL, action, resource, context, True)
+        for action, resource, context in _bootstrap_requests(no_group)
+    ]
+    return found + _relabelled(_collect(enrolment), "IAM user in no group")
+
+
+def organization_guarantees() -> dict[str, tuple[str, Callable[[Any], list[Counterexample]]]]:
+    """Every guarantee (run under the SCP) plus G10."""
+    return {**GUARANTEES, "G10": ("the organization guardrail touches IAM users only", check_g10)}
+
+
+def check_all_organization(
+    document: Mapping[str, Any], intent: Intent, scp: Mapping[str, Any], catalog: Catalog | None = None
+) -> dict[str, list[Counterexample]]:
+    """Run every guarantee on ``document`` under ``scp`` and FullAWSAccess, then G10."""
+    verifier = OrganizationVerifier(document, intent, scp, catalog)
+    return {name: check(verifier) for name, (_, check) in organization_guarantees().items()}

@@ -13,6 +13,8 @@ from pulumi.provider.experimental.component import ComponentProvider
 
 from conftest import REFERENCE, ROOT
 from mfa_policy import __version__, build_policy_document
+from mfa_policy.components import organization
+from mfa_policy.components.organization import OrganizationMfaGuardrail
 from mfa_policy.components.require_mfa import TYPE_TOKEN, RequireMfaPolicy, _validated
 
 PROVIDER = ROOT / "provider"
@@ -51,8 +53,9 @@ def schema(entry_point):
 def test_the_token_prefix_is_the_package_name(entry_point, schema):
     package = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["name"]
     assert entry_point["PROVIDER_NAME"] == package == schema["name"] == TYPE_TOKEN.split(":")[0]
-    assert entry_point["COMPONENTS"] == [RequireMfaPolicy]
-    assert list(schema["resources"]) == [TYPE_TOKEN]
+    assert entry_point["COMPONENTS"] == [RequireMfaPolicy, OrganizationMfaGuardrail]
+    assert sorted(schema["resources"]) == sorted([TYPE_TOKEN, organization.TYPE_TOKEN])
+    assert organization.TYPE_TOKEN.split(":")[0] == entry_point["PROVIDER_NAME"]
     assert schema["version"] == __version__
 
 
@@ -111,3 +114,58 @@ def test_inputs_from_other_languages_map_to_the_component_arguments(entry_point)
     settings = _validated(mapped, "require-mfa")
     assert settings["max_mfa_age_seconds"] == 3600 and isinstance(settings["max_mfa_age_seconds"], int)
     assert '"3600"' in json.dumps(build_policy_document("111122223333", max_mfa_age_seconds=3600.0))
+
+
+ORGANIZATION_INPUTS = {
+    "targets": ("array", "string"),
+    "stackSet": ("boolean", None),
+    "region": ("string", None),
+    "callAs": ("string", None),
+    "scpName": ("string", None),
+    "scpDescription": ("string", None),
+    "stackSetName": ("string", None),
+    # The policy options and names, as RequireMfaPolicy spells them.
+    **{name: INPUTS[name] for name in INPUTS if name not in ("accountId", "allowEnforcingDeployer")},
+}
+ORGANIZATION_OUTPUTS = {
+    "scpId": "string",
+    "scpDocument": "string",
+    "stackSetName": "string",
+    "stackSetTemplate": "string",
+}
+
+
+def test_the_organization_guardrail_schema(schema):
+    resource = schema["resources"][organization.TYPE_TOKEN]
+    assert resource["isComponent"] is True
+    assert resource["description"].startswith("An SCP and a StackSet")
+    inputs = resource["inputProperties"]
+    assert set(inputs) == set(ORGANIZATION_INPUTS)
+    for name, (type_, item_type) in ORGANIZATION_INPUTS.items():
+        assert inputs[name]["type"] == type_, name
+        assert inputs[name]["description"].strip(), name
+        if type_ == "array":
+            assert inputs[name]["items"]["type"] == item_type, name
+    # The shared options are described the same way in both components' schemas.
+    for name in ("selfService", "maxMfaAgeSeconds", "createGroups"):
+        assert inputs[name]["type"] == schema["resources"][TYPE_TOKEN]["inputProperties"][name]["type"]
+    assert resource["requiredInputs"] == ["targets"]
+    assert {name: prop["type"] for name, prop in resource["properties"].items()} == ORGANIZATION_OUTPUTS
+    assert sorted(resource["required"]) == sorted(ORGANIZATION_OUTPUTS)
+
+
+def test_organization_inputs_from_other_languages_map_to_the_component_arguments(entry_point):
+    provider = ComponentProvider(entry_point["COMPONENTS"], entry_point["PROVIDER_NAME"], version=__version__)
+    definition = provider._component_defs["OrganizationMfaGuardrail"]
+    mapped = provider.map_inputs(
+        {"targets": ["r-ab12"], "groupNames": ["admins"], "callAs": "DELEGATED_ADMIN", "maxMfaAgeSeconds": 900.0},
+        definition,
+    )
+    assert mapped == {
+        "targets": ["r-ab12"],
+        "group_names": ["admins"],
+        "call_as": "DELEGATED_ADMIN",
+        "max_mfa_age_seconds": 900,
+    }
+    settings = organization._validated(mapped, "guardrail")
+    assert settings["call_as"] == "DELEGATED_ADMIN" and settings["max_mfa_age_seconds"] == 900

@@ -1,0 +1,293 @@
+"""``OrganizationMfaGuardrail``: MFA for every IAM user of an AWS Organization, now and later.
+
+Two layers, both AWS's own distributed machinery:
+
+* a service control policy (SCP), evaluated by AWS on every request in every account under the
+  targets, that denies IAM users everything but MFA enrollment until they sign in with MFA;
+* a service-managed CloudFormation StackSet with automatic deployment that puts the same managed
+  policy as ``RequireMfaPolicy`` (self-service allows and denies) into every account of the root
+  and OU targets, attached to the given groups, including accounts that join later.
+"""
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, NotRequired, Required
+
+import pulumi
+import pulumi_aws as aws
+from typing_extensions import TypedDict
+
+from mfa_policy.components.require_mfa import DEFAULT_DESCRIPTION, DEFAULT_PATH
+from mfa_policy.policy.document import DOCUMENT_OPTIONS, check_document_options
+from mfa_policy.policy.scp import build_scp_document, scp_json
+from mfa_policy.policy.stackset_template import build_stackset_template
+from mfa_policy.policy.validation import (
+    InvalidInputError,
+    check_bool,
+    check_call_as,
+    check_description,
+    check_group_names,
+    check_iam_name,
+    check_iam_path,
+    check_region,
+    check_scp_name,
+    check_stack_set_name,
+    check_tags,
+    check_targets,
+    target_kind,
+)
+
+TYPE_TOKEN = "mfa-policy:index:OrganizationMfaGuardrail"
+SCP_TYPE = "SERVICE_CONTROL_POLICY"
+DEFAULT_SCP_DESCRIPTION = (
+    "Denies IAM users everything but MFA enrollment until they sign in with MFA; roles, federated "
+    "users and the root user are untouched (managed by mfa-policy)."
+)
+STACK_SET_DESCRIPTION = "The require-MFA managed policy in every account of the targeted OUs (managed by mfa-policy)."
+
+
+class OrganizationMfaGuardrailArgs(TypedDict):
+    """Arguments of :class:`OrganizationMfaGuardrail`. Only ``targets`` is required (and
+    ``group_names`` while ``stack_set`` is on)."""
+
+    targets: Required[Sequence[str]]
+    """Where the SCP is attached: the root (``r-`` and 4-32 lowercase letters or digits), OUs
+    (``ou-<root part>-<8-32 characters>``) or member accounts (12 digits); no duplicates. The
+    StackSet deploys to the root and OU targets; account targets get the SCP only."""
+
+    stack_set: NotRequired[bool]
+    """Also deploy the require-MFA managed policy into every account of the root and OU targets
+    with a service-managed StackSet (automatic deployment on). Default ``True``."""
+
+    region: NotRequired[str]
+    """The one region the StackSet's stack instances are created in (IAM is global). Default: the
+    provider's region."""
+
+    call_as: NotRequired[str]
+    """``SELF`` when deploying from the management account, ``DELEGATED_ADMIN`` from a delegated
+    administrator account for StackSets. Default ``SELF``."""
+
+    group_names: NotRequired[Sequence[str]]
+    """IAM groups, in each member account, that the StackSet's policy is attached to (same rules
+    as ``RequireMfaPolicy``). Required while ``stack_set`` is on."""
+
+    create_groups: NotRequired[bool]
+    """Let the StackSet create the groups (at ``path``) in each account. Default ``False``: the
+    groups must already exist in every account, or that account's stack instance fails."""
+
+    allow_password_change_without_mfa: NotRequired[bool]
+    """Let users change their own password without MFA (forced first sign-in), in the SCP and the
+    managed policy. Default ``False``, as AWS recommends."""
+
+    allow_list_users: NotRequired[bool]
+    """Let users list users and account aliases without MFA, in the SCP and the managed policy.
+    Default ``False``."""
+
+    self_service: NotRequired[Sequence[str]]
+    """Credentials users may manage on their own user, with MFA (the managed policy's allows):
+    any of ``password``, ``access_keys``, ``signing_certificates``, ``ssh_public_keys``,
+    ``service_specific_credentials``. Default: all five."""
+
+    max_mfa_age_seconds: NotRequired[int]
+    """When set, a session whose MFA sign-in is older than this many seconds counts as one without
+    MFA, in the SCP and the managed policy. Default: unset (no limit)."""
+
+    mfa_devices: NotRequired[str]
+    """Which MFA devices IAM users may enroll, in the SCP and the managed policy: ``any`` (default)
+    or ``security_keys`` (FIDO2 security keys and passkeys only, as in ``RequireMfaPolicy``)."""
+
+    security_key_certification: NotRequired[Mapping[str, Sequence[str]]]
+    """Only with ``mfa_devices="security_keys"``: the certification levels a key must have when it
+    is activated, by certification (``fido``, ``fips-140-2``, ``fips-140-3``), as in
+    ``RequireMfaPolicy``. Default: any security key."""
+
+    policy_name: NotRequired[str]
+    """Name of the IAM managed policy the StackSet creates in each account. Default: the
+    component's name."""
+
+    path: NotRequired[str]
+    """IAM path of that policy (and of created groups). Default ``/``."""
+
+    description: NotRequired[str]
+    """Description of that policy. Default: a sentence saying what it does."""
+
+    scp_name: NotRequired[str]
+    """Name of the service control policy. Default: the component's name."""
+
+    scp_description: NotRequired[str]
+    """Description of the service control policy. Default: a sentence saying what it does."""
+
+    stack_set_name: NotRequired[str]
+    """Name of the StackSet (letters, digits and hyphens, starting with a letter). Default: the
+    component's name."""
+
+    tags: NotRequired[Mapping[str, str]]
+    """Tags for the SCP and the StackSet. Default: none."""
+
+
+_KNOWN_ARGS = frozenset(OrganizationMfaGuardrailArgs.__annotations__)
+
+
+def _validated(args: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """Check every argument against its rule and fill in the defaults."""
+    unknown = sorted(set(args) - _KNOWN_ARGS)
+    if unknown:
+        raise TypeError(
+            f"OrganizationMfaGuardrail got unknown argument(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(_KNOWN_ARGS))}."
+        )
+    if "targets" not in args:
+        raise TypeError("OrganizationMfaGuardrail needs targets: the root, OUs or accounts to attach the SCP to.")
+    targets = check_targets(args["targets"], "targets")
+    stack_set = check_bool(args.get("stack_set", True), "stack_set")
+    region = args.get("region")
+    settings: dict[str, Any] = {
+        "targets": targets,
+        "stack_set": stack_set,
+        "region": None if region is None else check_region(region, "region"),
+        "call_as": check_call_as(args.get("call_as", "SELF"), "call_as"),
+        "create_groups": check_bool(args.get("create_groups", False), "create_groups"),
+        **check_document_options(args),
+        "policy_name": check_iam_name(args.get("policy_name", name), "policy_name"),
+        "path": check_iam_path(args.get("path", DEFAULT_PATH), "path"),
+        "description": check_description(args.get("description", DEFAULT_DESCRIPTION), "description"),
+        "scp_name": check_scp_name(args.get("scp_name", name), "scp_name"),
+        "scp_description": check_description(args.get("scp_description", DEFAULT_SCP_DESCRIPTION), "scp_description"),
+        "stack_set_name": check_stack_set_name(args.get("stack_set_name", name), "stack_set_name"),
+        "tags": check_tags(args.get("tags", {}), "tags"),
+        "group_names": None,
+    }
+    stack_set_targets = [target for target in targets if target_kind(target) != "account"]
+    if stack_set:
+        if "group_names" not in args:
+            raise InvalidInputError(
+                "group_names", None, "the IAM groups the StackSet's policy is attached to (or stack_set=False)"
+            )
+        if not stack_set_targets:
+            raise InvalidInputError(
+                "targets",
+                list(targets),
+                "at least one root or OU target while stack_set is on (a service-managed StackSet deploys "
+                "to OUs); or stack_set=False for the SCP alone",
+            )
+    if "group_names" in args:
+        settings["group_names"] = check_group_names(args["group_names"], "group_names")
+    settings["stack_set_targets"] = tuple(stack_set_targets)
+    return settings
+
+
+class OrganizationMfaGuardrail(pulumi.ComponentResource):
+    """An SCP and a StackSet that make MFA mandatory for every IAM user in an AWS Organization.
+
+    Children (all with ``parent=self``): one ``aws.organizations.Policy`` of type
+    ``SERVICE_CONTROL_POLICY`` named ``<name>-scp`` and one ``aws.organizations.PolicyAttachment``
+    per target named ``<name>-<target ID>``; with ``stack_set``, an ``aws.cloudformation.StackSet``
+    named ``<name>-stackset`` and one ``aws.cloudformation.StackSetInstance`` named
+    ``<name>-stackset-instance`` targeting the root and OU targets. Deploy it from the management
+    account (``call_as`` ``SELF``) or a delegated administrator (``DELEGATED_ADMIN``); SCPs never
+    apply to the management account, so give it a ``RequireMfaPolicy`` too.
+    """
+
+    scp_id: pulumi.Output[str]
+    """ID of the service control policy (``p-...``)."""
+    scp_document: pulumi.Output[str]
+    """The service control policy, minified as AWS receives it."""
+    stack_set_name: pulumi.Output[str]
+    """Name of the StackSet; empty when ``stack_set`` is off."""
+    stack_set_template: pulumi.Output[str]
+    """The StackSet's CloudFormation template as JSON; empty when ``stack_set`` is off."""
+
+    def __init__(
+        self,
+        name: str,
+        args: OrganizationMfaGuardrailArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        # Validate everything first: a bad argument registers nothing, not even the component.
+        settings = _validated(args, name)
+        document_options = {
+            key: settings[key] for key in DOCUMENT_OPTIONS if key in settings and settings[key] is not None
+        }
+        scp_options = {key: value for key, value in document_options.items() if key != "self_service"}
+        build_scp_document("aws", **scp_options)  # the quota check, before anything is registered
+        template = ""
+        if settings["stack_set"]:
+            template = json.dumps(
+                build_stackset_template(
+                    settings["group_names"],
+                    create_groups=settings["create_groups"],
+                    policy_name=settings["policy_name"],
+                    path=settings["path"],
+                    description=settings["description"],
+                    **document_options,
+                ),
+                indent=2,
+            )
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        # The organization's partition, from the provider the component was given.
+        invoke = pulumi.InvokeOutputOptions(parent=self, depends_on=opts.depends_on if opts else None)
+        partition = aws.get_partition_output(opts=invoke).partition
+        self.scp_document = partition.apply(lambda value: scp_json(build_scp_document(value, **scp_options)))
+        tags = settings["tags"] or None
+
+        scp = aws.organizations.Policy(
+            f"{name}-scp",
+            name=settings["scp_name"],
+            description=settings["scp_description"],
+            type=SCP_TYPE,
+            content=self.scp_document,
+            tags=tags,
+            opts=child,
+        )
+
+        attach_after: list[pulumi.Resource] = []
+        self.stack_set_name = pulumi.Output.from_input("")
+        if settings["stack_set"]:
+            stack_set = aws.cloudformation.StackSet(
+                f"{name}-stackset",
+                name=settings["stack_set_name"],
+                description=STACK_SET_DESCRIPTION,
+                permission_model="SERVICE_MANAGED",
+                auto_deployment=aws.cloudformation.StackSetAutoDeploymentArgs(
+                    enabled=True, retain_stacks_on_account_removal=False
+                ),
+                capabilities=["CAPABILITY_NAMED_IAM"],
+                call_as=settings["call_as"],
+                template_body=template,
+                tags=tags,
+                opts=child,
+            )
+            instance = aws.cloudformation.StackSetInstance(
+                f"{name}-stackset-instance",
+                stack_set_name=stack_set.name,
+                deployment_targets=aws.cloudformation.StackSetInstanceDeploymentTargetsArgs(
+                    organizational_unit_ids=list(settings["stack_set_targets"])
+                ),
+                stack_set_instance_region=settings["region"],
+                call_as=settings["call_as"],
+                opts=child,
+            )
+            self.stack_set_name = stack_set.name
+            # Self-service first: users can manage their MFA device before the SCP locks them down.
+            attach_after = [instance]
+
+        for target in settings["targets"]:
+            aws.organizations.PolicyAttachment(
+                f"{name}-{target}",
+                policy_id=scp.id,
+                target_id=target,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=attach_after),
+            )
+
+        self.scp_id = scp.id
+        self.stack_set_template = pulumi.Output.from_input(template)
+        self.register_outputs(
+            {
+                "scp_id": self.scp_id,
+                "scp_document": self.scp_document,
+                "stack_set_name": self.stack_set_name,
+                "stack_set_template": self.stack_set_template,
+            }
+        )
