@@ -395,8 +395,12 @@ def _bootstrap_requests(verifier: Verifier) -> Iterator[tuple[str, str, RequestC
 
 def check_g2(verifier: Verifier) -> list[Counterexample]:
     """G2 enrollment works: without MFA, the policy alone allows every bootstrap step on alice."""
-    requests = _bootstrap_requests(verifier)
-    return _collect([verifier.expect("G2", ALONE, action, resource, context, True) for action, resource, context in requests])
+    return _collect(
+        [
+            verifier.expect("G2", ALONE, action, resource, context, True)
+            for action, resource, context in _bootstrap_requests(verifier)
+        ]
+    )
 
 
 def check_g3(verifier: Verifier) -> list[Counterexample]:
