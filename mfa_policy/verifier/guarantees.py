@@ -12,17 +12,17 @@ builder is checked against the contract rather than against itself.
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from mfa_policy.policy.document import SELF_SERVICE, SELF_SERVICE_NAMES, build_policy_document
 from mfa_policy.verifier.catalog import Catalog, CatalogAction, load_catalog
-from mfa_policy.verifier.evaluation import Decision, PolicySet, normalize_context
+from mfa_policy.verifier.evaluation import Decision, PolicySet, decided_outside_policies, normalize_context
+from mfa_policy.verifier.lint import MAX_POLICY_CHARACTERS as MAX_POLICY_CHARACTERS  # re-exported from lint
+from mfa_policy.verifier.lint import lint
 
 TEST_ACCOUNT_ID = "111122223333"
-MAX_POLICY_CHARACTERS = 6144  # AWS's quota for a customer managed policy, white space excluded.
 ALLOW_ALL: dict[str, Any] = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
@@ -35,6 +35,7 @@ OWN_USER_PATHS = ("alice", "team/alice")  # alice at / and at a nested IAM path
 OTHER_USER_PATHS = ("bob", "team/bob")
 
 # The bootstrap set, from the guarantees: (action, where) with where "own user", "mfa/*" or "*".
+# sts:GetSessionToken is in it, though AWS decides it outside policies (G1 and G2 skip it).
 BOOTSTRAP = (
     ("iam:GetUser", "own user"),
     ("iam:ListMFADevices", "own user"),
@@ -148,8 +149,12 @@ class Counterexample:
     policies: str = ""
     decision: str = ""
     expected: str = ""
+    # For G8: the lint finding's stable id (mfa_policy.verifier.lint.CHECKS).
+    finding: str = ""
 
     def __str__(self) -> str:
+        if self.finding:
+            return f"{self.finding}: {self.decision}"
         if not self.context:
             return f"{self.action}: {self.decision}"
         return (
@@ -190,6 +195,11 @@ class Verifier:
             partition=self.intent.partition,
             users_with_path=OWN_USER_PATHS + OTHER_USER_PATHS,
         )
+
+    def is_exempt_from_lockdown(self, action: str, resource: str) -> bool:
+        """Whether G1 lets ``action`` on ``resource`` through without MFA: the bootstrap set, and
+        the actions AWS decides outside policies (no policy can deny them)."""
+        return self.is_bootstrap(action, resource) or decided_outside_policies(action) is not None
 
     def is_bootstrap(self, action: str, resource: str) -> bool:
         """Whether the bootstrap set allows ``action`` on ``resource`` without MFA."""
@@ -240,7 +250,7 @@ def _catalog_wide(
                 continue
             for action in actions:
                 for resource in verifier.resources(action):
-                    if allowed or not verifier.is_bootstrap(action.name, resource):
+                    if allowed or not verifier.is_exempt_from_lockdown(action.name, resource):
                         found.append(
                             verifier.expect(guarantee, NEXT_TO_ALLOW_ALL, action.name, resource, context, allowed)
                         )
@@ -253,11 +263,16 @@ def check_g1(verifier: Verifier) -> list[Counterexample]:
 
 
 def check_g2(verifier: Verifier) -> list[Counterexample]:
-    """G2 enrollment works: without MFA, the policy alone allows every bootstrap step on alice."""
+    """G2 enrollment works: without MFA, the policy alone allows every bootstrap step on alice.
+
+    A step AWS decides outside policies (sts:GetSessionToken) needs no Allow statement.
+    """
     intent = verifier.intent
     found: list[Counterexample | None] = []
     for context in verifier.no_mfa_contexts:
         for action, where in intent.bootstrap():
+            if decided_outside_policies(action) is not None:
+                continue
             if where == "own user":
                 resources = intent.own_user_arns()
             elif where == "mfa/*":
@@ -362,44 +377,14 @@ def _policy_strings(document: Mapping[str, Any], element: str) -> list[tuple[str
     return found
 
 
-def parliament_findings(document: Mapping[str, Any]) -> list[str]:
-    """What parliament (the IAM policy linter) reports, as ``ISSUE: detail`` strings."""
-    with warnings.catch_warnings():
-        # parliament 1.6 imports the deprecated pkg_resources; the warning is not the user's concern.
-        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
-        import parliament
-
-    policy = parliament.analyze_policy_string(json.dumps(document))
-    return [f"{finding.issue}: {finding.detail}" for finding in policy.findings]
-
-
 def check_g8(verifier: Verifier) -> list[Counterexample]:
-    """G8 valid and small: known actions, no parliament finding, right ARNs, size, determinism."""
+    """G8 valid and small: no lint finding (known actions, resources and condition keys that fit
+    the actions, ARNs in the intent's partition and account, size), and deterministic output."""
     intent, document = verifier.intent, verifier.document
-    found = []
-    for element in ("Action", "NotAction"):
-        for sid, pattern in _policy_strings(document, element):
-            if pattern != "*" and not verifier.catalog.matching(pattern):
-                found.append(Counterexample("G8", pattern, decision=f"{element} in {sid} names no AWS action"))
-    for finding in parliament_findings(document):
-        found.append(Counterexample("G8", "parliament", decision=finding))
-    for element in ("Resource", "NotResource"):
-        for sid, resource in _policy_strings(document, element):
-            if resource == "*":
-                continue
-            parts = resource.split(":", 5)
-            if len(parts) < 6 or parts[1] != intent.partition or parts[4] != intent.account_id:
-                found.append(
-                    Counterexample(
-                        "G8",
-                        resource,
-                        decision=f"{element} in {sid} is not an ARN in partition {intent.partition} "
-                        f"naming account {intent.account_id}",
-                    )
-                )
-    size = len(json.dumps(document, separators=(",", ":")))
-    if size > MAX_POLICY_CHARACTERS:
-        found.append(Counterexample("G8", "size", decision=f"{size} characters minified, over {MAX_POLICY_CHARACTERS}"))
+    found = [
+        Counterexample("G8", finding.subject, decision=f"{finding.message} ({finding.statement})", finding=finding.id)
+        for finding in lint(document, verifier.catalog, partition=intent.partition, account_id=intent.account_id)
+    ]
     if intent.rebuild is not None and json.dumps(intent.rebuild()) != json.dumps(document):
         found.append(Counterexample("G8", "determinism", decision="the same inputs gave a different document"))
     return found
