@@ -241,14 +241,15 @@ def _catalog_wide(
     policy_set = verifier.policy_sets[NEXT_TO_ALLOW_ALL]
     bootstrap_services = verifier.bootstrap_services if not allowed else set()
     found: list[Counterexample | None] = []
-    for service, actions in verifier.catalog.services().items():
+    catalog = verifier.catalog
+    for service in catalog.service_names():
         for context in contexts:
             shared = None
             if service not in bootstrap_services:
                 shared = policy_set.service_decision(service, context.values, context.name)
             if shared is not None and (shared is Decision.ALLOW) == allowed:
                 continue
-            for action in actions:
+            for action in catalog.service_actions(service):
                 for resource in verifier.resources(action):
                     if allowed or not verifier.is_exempt_from_lockdown(action.name, resource):
                         found.append(
@@ -288,10 +289,9 @@ def check_g3(verifier: Verifier) -> list[Counterexample]:
     """G3 others are out of reach: the policy alone allows nothing on another user, in any context."""
     others = set(verifier.intent.other_user_arns())
     found: list[Counterexample | None] = []
+    user_actions = verifier.catalog.with_resource_type("user")
     for context in verifier.contexts.values():
-        for action in verifier.catalog:
-            if "user" not in action.resource_types:
-                continue
+        for action in user_actions:
             for resource in verifier.resources(action):
                 if resource in others:
                     found.append(verifier.expect("G3", ALONE, action.name, resource, context, False))

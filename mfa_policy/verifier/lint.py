@@ -322,7 +322,7 @@ def _service_has_accountless_arns(catalog: Catalog, service: str) -> bool:
     # S3 buckets and objects, for instance, have no account in their ARN.
     return any(
         arn_format.split(":", 5)[4:5] == [""]
-        for action in catalog.services().get(service.lower(), [])
+        for action in catalog.service_actions(service)
         for arn_format in action.arn_formats
     )
 
