@@ -11,6 +11,7 @@ import pytest
 from mfa_policy.policy.document import SELF_SERVICE_NAMES, build_policy_document
 from mfa_policy.verifier.catalog import (
     Catalog,
+    CatalogAction,
     catalog_to_index,
     index_path,
     installed_data_version,
@@ -146,3 +147,23 @@ def test_other_resources_are_filled_with_the_account_and_partition(catalog):
     ):
         assert resource.startswith("arn:aws-us-gov:"), resource
         assert "${" not in resource
+
+
+def test_a_catalog_built_from_actions_works_the_same():
+    # As tests elsewhere build small catalogs by hand.
+    user_format = "arn:${Partition}:iam::${Account}:user/${UserNameWithPath}"
+    small = Catalog(
+        {
+            "iam:getuser": CatalogAction("iam:GetUser", ("user",), (user_format,)),
+            "s3:listallmybuckets": CatalogAction("s3:ListAllMyBuckets", (), ()),
+        },
+        "v1",
+    )
+    assert len(small) == 2 and small.data_version == small.schema_version == "v1"
+    assert list(small.services()) == small.service_names() == ["iam", "s3"]
+    assert [a.name for a in small] == ["iam:GetUser", "s3:ListAllMyBuckets"]
+    assert [a.name for a in small.matching("IAM:Get*")] == ["iam:GetUser"]
+    assert [a.name for a in small.with_resource_type("USER")] == ["iam:GetUser"]
+    assert small.resources_for(
+        small.get("iam:getuser"), account_id="111122223333", partition="aws", users_with_path=USERS
+    ) == [f"arn:aws:iam::111122223333:user/{user}" for user in USERS]
