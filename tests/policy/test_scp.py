@@ -10,8 +10,10 @@ import pytest
 from mfa_policy import build_policy_document
 from mfa_policy.policy.scp import MAX_SCP_CHARACTERS, build_scp_document, scp_json
 from mfa_policy.policy.validation import InvalidInputError
+from mfa_policy.verifier.catalog import load_catalog
 from mfa_policy.verifier.evaluation import Decision, PolicySet
-from mfa_policy.verifier.guarantees import ALLOW_ALL, parliament_findings
+from mfa_policy.verifier.guarantees import ALLOW_ALL
+from mfa_policy.verifier.lint import lint
 
 OPTION_VALUES = {
     "allow_password_change_without_mfa": (False, True),
@@ -58,8 +60,11 @@ def test_self_service_only_grants_so_it_changes_nothing():
     assert build_scp_document(self_service=[]) == build_scp_document()
 
 
-def test_parliament_has_no_finding():
-    assert parliament_findings(build_scp_document(allow_list_users=True, max_mfa_age_seconds=900)) == []
+def test_the_lint_has_no_finding():
+    # Any account (the SCP serves them all), this partition, within the SCP quota.
+    for options in ({"allow_list_users": True, "max_mfa_age_seconds": 900}, {"mfa_devices": "security_keys"}):
+        document = build_scp_document(**options)
+        assert lint(document, load_catalog(), partition="aws", max_characters=MAX_SCP_CHARACTERS) == []
 
 
 def test_the_options_follow_the_document_rules():

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from mfa_policy.verifier.evaluation import Decision, LayeredPolicySet, PolicyFormatError, PolicySet, evaluate
+from mfa_policy.verifier.evaluation import (
+    Decision,
+    LayeredPolicySet,
+    PolicyFormatError,
+    PolicySet,
+    decided_outside_policies,
+    evaluate,
+)
 
 ALLOW, EXPLICIT, IMPLICIT = Decision.ALLOW, Decision.EXPLICIT_DENY, Decision.IMPLICIT_DENY
 
@@ -140,6 +147,54 @@ def test_variable_in_condition_value():
     assert decide([statement], context={"aws:username": "alice", "s3:prefix": "home/alice"}) is ALLOW
     assert decide([statement], context={"aws:username": "alice", "s3:prefix": "home/bob"}) is IMPLICIT
     assert decide([statement], context={"s3:prefix": "home/"}) is IMPLICIT
+
+
+@pytest.mark.parametrize(
+    ("operator", "actual", "expected"),
+    [
+        ("StringLike", "team-a", IMPLICIT),  # the tag value's * is not a wildcard
+        ("StringLike", "team-*", ALLOW),
+        ("StringNotLike", "team-a", ALLOW),
+        ("ArnLike", "arn:aws:iam::1:user/a", IMPLICIT),
+        ("ArnLike", "arn:aws:iam::1:user/*", ALLOW),
+    ],
+)
+def test_substituted_values_are_literal_in_pattern_operators(operator, actual, expected):
+    key = "aws:PrincipalArn" if operator.startswith("Arn") else "s3:prefix"
+    tag = "arn:aws:iam::1:user/*" if operator.startswith("Arn") else "team-*"
+    statement = allow(Condition={operator: {key: "${aws:PrincipalTag/scope}"}})
+    context = {"aws:PrincipalTag/scope": tag, key: actual}
+    assert decide([statement], context=context) is expected
+
+
+def test_literal_variables_stay_literal_in_string_like():
+    statement = allow(Condition={"StringLike": {"s3:prefix": "a${*}"}})
+    assert decide([statement], context={"s3:prefix": "a*"}) is ALLOW
+    assert decide([statement], context={"s3:prefix": "abc"}) is IMPLICIT
+    # The policy's own wildcards still work next to a substituted value.
+    statement = allow(Condition={"StringLike": {"s3:prefix": "home/${aws:username}/*"}})
+    assert decide([statement], context={"aws:username": "a*", "s3:prefix": "home/a*/x"}) is ALLOW
+    assert decide([statement], context={"aws:username": "a*", "s3:prefix": "home/ab/x"}) is IMPLICIT
+
+
+# AWS's exceptions: actions no policy decides ---------------------------------------------------
+
+
+@pytest.mark.parametrize("action", ["sts:GetSessionToken", "STS:getcalleridentity"])
+def test_actions_aws_decides_outside_policies_are_always_allowed(action):
+    for statements in ([], [deny()], [deny("sts:*")], [deny(action)], [allow("s3:*")]):
+        assert decide(statements, action, "*") is ALLOW
+    assert "outside policies" in decided_outside_policies(action)
+    policies = PolicySet([policy(deny("sts:*"))])
+    assert policies.evaluate_normalized(action, "*", {}, "ctx") is ALLOW
+    assert policies.service_decision("sts", {}, "ctx") is None  # sts is not decided as a whole
+    assert len(policies.statements_for(action)[0]) == 1  # the statements still cover it
+
+
+def test_other_actions_are_decided_by_policies():
+    assert decided_outside_policies("sts:AssumeRole") is None
+    assert decide([deny("sts:*")], "sts:AssumeRole", "*") is EXPLICIT
+    assert decide([], "sts:GetFederationToken", "*") is IMPLICIT
 
 
 # Conditions ----------------------------------------------------------------------------------

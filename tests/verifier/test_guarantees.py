@@ -11,11 +11,15 @@ import pytest
 
 from conftest import REFERENCE
 from mfa_policy.policy.document import SELF_SERVICE_NAMES
+from mfa_policy.verifier.evaluation import Decision
 from mfa_policy.verifier.guarantees import (
     GUARANTEES,
+    NEXT_TO_ALLOW_ALL,
     TEST_ACCOUNT_ID,
     Intent,
+    Verifier,
     check_all,
+    check_g1,
     intent_for_builder,
     intent_for_file,
     registrations,
@@ -175,6 +179,23 @@ def test_g1_catches_an_iam_wildcard_in_not_action():
     assert "G1" in broken(lambda d: statement(d, "DenyAllExceptMfaBootstrapWithoutMfa")["NotAction"].append("iam:*"))
 
 
+def test_g2_needs_no_allow_for_get_session_token_which_aws_never_denies():
+    def mutate(d):
+        allowed = statement(d, "AllowAccountLevelMfaActions")["Action"]
+        allowed.remove("sts:GetSessionToken")
+        d["Statement"].append({"Effect": "Deny", "Action": "sts:GetSessionToken", "Resource": "*"})
+
+    assert broken(mutate) == set()
+
+
+def test_g1_leaves_get_caller_identity_to_aws():
+    # No policy can deny sts:GetCallerIdentity: the evaluator allows it, and G1 does not ask otherwise.
+    verifier = Verifier(*project_policy())
+    keys = verifier.contexts["keys"]
+    assert verifier.decide(NEXT_TO_ALLOW_ALL, "sts:GetCallerIdentity", "*", keys) is Decision.ALLOW
+    assert check_g1(verifier) == []
+
+
 def test_g2_catches_device_creation_scoped_by_user_name():
     def mutate(d):
         statement(d, "AllowCreateVirtualMfaDevice")["Resource"] = (
@@ -223,18 +244,45 @@ def test_g7_catches_password_change_without_mfa_when_the_option_is_off():
     )
 
 
+def broken_g8(mutate):
+    document, intent = project_policy()
+    document = copy.deepcopy(document)
+    mutate(document)
+    return {c.finding for c in check_all(document, Intent(**{**intent.__dict__, "rebuild": None}))["G8"]}
+
+
 @pytest.mark.parametrize(
-    "mutate",
+    ("mutate", "finding"),
     [
-        lambda d: statement(d, "AllowManageOwnMfaDevices")["Action"].append("iam:UpdateAccessKeys"),  # a typo
-        lambda d: statement(d, "AllowCreateVirtualMfaDevice").update(Resource="arn:aws:iam::*:mfa/*"),
-        lambda d: statement(d, "AllowAccountLevelMfaActions").update(Resource="arn:aws:iam::111122223333:user/*"),
-        lambda d: d["Statement"].extend([statement(d, "AllowManageOwnAccessKeys")] * 40),
+        (lambda d: statement(d, "AllowManageOwnMfaDevices")["Action"].append("iam:UpdateAccessKeys"), "UNKNOWN_ACTION"),
+        (
+            lambda d: statement(d, "AllowCreateVirtualMfaDevice").update(Resource="arn:aws:iam::*:mfa/*"),
+            "WRONG_ACCOUNT",
+        ),
+        (
+            lambda d: statement(d, "AllowCreateVirtualMfaDevice").update(Resource="arn:aws-cn:iam::111122223333:mfa/*"),
+            "WRONG_PARTITION",
+        ),
+        (
+            lambda d: statement(d, "AllowAccountLevelMfaActions").update(Resource="arn:aws:iam::111122223333:user/*"),
+            "RESOURCELESS_ACTION_ON_ARN",
+        ),
+        (
+            lambda d: statement(d, "AllowManageOwnAccessKeys").update(Resource="arn:aws:iam::111122223333:mfa/*"),
+            "RESOURCE_MISMATCH",
+        ),
+        (
+            lambda d: statement(d, "DenyAllExceptMfaBootstrapWithoutMfa").update(
+                Condition={"BoolIfExists": {"aws:MultiFactorAuthPresnt": "false"}}
+            ),
+            "UNKNOWN_CONDITION_KEY",
+        ),
+        (lambda d: d["Statement"].extend([statement(d, "AllowManageOwnAccessKeys")] * 40), "POLICY_TOO_LARGE"),
     ],
-    ids=["unknown-action", "any-account", "parliament-mismatch", "too-large"],
+    ids=["unknown-action", "any-account", "other-partition", "resourceless-on-arn", "mismatch", "key", "too-large"],
 )
-def test_g8_catches_an_invalid_or_large_policy(mutate):
-    assert "G8" in broken(mutate)
+def test_g8_catches_an_invalid_or_large_policy(mutate, finding):
+    assert finding in broken_g8(mutate)
 
 
 def test_g8_catches_non_determinism():
