@@ -332,7 +332,9 @@ def read_account(
             None,
         )
         if default is not None:
-            policies[entry["Arn"]] = ManagedPolicy(entry["Arn"], entry["PolicyName"], _document(default["Document"]))
+            # A managed policy's name is the ARN's last segment (moto leaves PolicyName out).
+            name = entry.get("PolicyName") or entry["Arn"].rsplit("/", 1)[-1]
+            policies[entry["Arn"]] = ManagedPolicy(entry["Arn"], name, _document(default["Document"]))
     users = tuple(
         User(
             name=entry["UserName"],
@@ -374,7 +376,7 @@ def _read_authorization_details(iam: Any, page_size: int | None) -> dict[str, li
 def _read_credential_report(iam: Any, timeout: float) -> tuple[dict[str, Credentials], datetime | None]:
     # AWS builds the report asynchronously (and reuses one younger than four hours).
     deadline = time.monotonic() + timeout
-    delay = 0.5
+    delay = 0.1
     while iam.generate_credential_report()["State"] != "COMPLETE":
         if time.monotonic() > deadline:
             raise AuditError(f"the credential report was not ready after {timeout:.0f} s: run the audit again")
