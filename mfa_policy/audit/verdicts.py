@@ -17,6 +17,7 @@ are decided per user.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Hashable, Iterable, Mapping
@@ -257,6 +258,22 @@ _TELLING_ACTIONS = (
 )
 
 
+@functools.lru_cache(maxsize=4)
+def _catalog_order(catalog: Catalog) -> tuple[list[tuple[str, list[CatalogAction]]], frozenset[str]]:
+    """The services in example order (telling actions first), and the actions on IAM users."""
+    services = catalog.services()
+    telling = {name.lower(): index for index, name in enumerate(_TELLING_ACTIONS)}
+    order = [s for s in _FIRST_SERVICES if s in services] + [s for s in services if s not in _FIRST_SERVICES]
+    ordered = [
+        (service, sorted(services[service], key=lambda action: telling.get(action.name.lower(), len(telling))))
+        for service in order
+    ]
+    with_user_arn = frozenset(
+        action.name for action in catalog if any("${UserName" in arn_format for arn_format in action.arn_formats)
+    )
+    return ordered, with_user_arn
+
+
 class _CatalogView:
     """The catalog in the order examples are looked for, shared by every policy set."""
 
@@ -264,19 +281,7 @@ class _CatalogView:
         self.catalog = catalog
         self.account_id = account_id
         self.partition = partition
-        services = catalog.services()
-        telling = {name.lower(): index for index, name in enumerate(_TELLING_ACTIONS)}
-        order = [s for s in _FIRST_SERVICES if s in services] + [s for s in services if s not in _FIRST_SERVICES]
-        self.services: list[tuple[str, list[CatalogAction]]] = [
-            (
-                service,
-                sorted(services[service], key=lambda action: telling.get(action.name.lower(), len(telling))),
-            )
-            for service in order
-        ]
-        self.with_user_arn = {
-            action.name for action in catalog if any("${UserName" in arn_format for arn_format in action.arn_formats)
-        }
+        self.services, self.with_user_arn = _catalog_order(catalog)
 
     def resources(self, action: CatalogAction, user_with_path: str) -> list[str]:
         return self.catalog.resources_for(
