@@ -305,10 +305,14 @@ class _PolicySetEvaluation:
         bootstrap: _BootstrapSet,
     ) -> None:
         self.identity = PolicySet(identity)
-        self.policies = LayeredPolicySet(self.identity, [PolicySet([boundary])] if boundary is not None else [])
+        # The boundary is a guard layer that must also allow; without one, the identity set alone.
+        self.layers = [self.identity] if boundary is None else [self.identity, PolicySet([boundary])]
+        self.policies: PolicySet | LayeredPolicySet = (
+            LayeredPolicySet(self.identity, self.layers[1:]) if boundary is not None else self.identity
+        )
         self.view = view
         self.bootstrap = bootstrap
-        statements = [s for layer in self.policies.layers for s in layer.statements]
+        statements = [s for layer in self.layers for s in layer.statements]
         # When no condition can tell users apart, everything but the user's own ARN and policy
         # variables in resources is decided once for the whole set (one context key per context).
         self.shared_contexts = not any(
@@ -323,7 +327,7 @@ class _PolicySetEvaluation:
     def _user_dependent(self, action: str) -> bool:
         return any(
             _is_user_dependent(statement)
-            for layer in self.policies.layers
+            for layer in self.layers
             for group in layer.statements_for(action)
             for statement in group
         )
@@ -373,6 +377,8 @@ class _PolicySetEvaluation:
             walked = [c for c in contexts if decisions[c.name] is None]
             for context in walked if hit is None else []:
                 for action in actions:
+                    if not self.identity.statements_for(action.name)[1]:
+                        continue  # no Allow statement names it: denied for everyone
                     dependent = self._user_dependent(action.name)
                     if not dependent:
                         resources = self.view.resources(action, OTHER_USER) + self._witnesses(action.name, context)
@@ -440,6 +446,8 @@ class _PolicySetEvaluation:
             if decision is not None:
                 continue
             for action in actions:
+                if not self.identity.statements_for(action.name)[1]:
+                    continue  # no Allow statement names it: denied
                 resources = self.view.resources(action, OTHER_USER) + self._witnesses(action.name, context)
                 if action.name in self.view.with_user_arn:
                     resources += self.view.resources(action, own)
