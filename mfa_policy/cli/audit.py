@@ -118,7 +118,7 @@ def _print_text(report: Any, catalog_size: int) -> None:
         keys = f"{user.active_keys} (used {_when(user.keys_last_used)})" if user.active_keys else "-"
         rows.append(
             (
-                f"{user.path.rstrip('/')}/{user.user}".lstrip("/") if user.path != "/" else user.user,
+                f"{user.path}{user.user}" if user.path != "/" else user.user,
                 _LABELS[user.verdict],
                 ", ".join(user.mfa_devices) or "-",
                 "yes" if user.password else "-",
