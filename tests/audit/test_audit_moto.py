@@ -4,8 +4,8 @@ One moto server per module, reset between tests through moto's reset API. Every 
 built through the IAM API. What moto does not do (and where each test says so):
 
 * ``GetAccountAuthorizationDetails`` and ``ListMFADevices`` ignore ``MaxItems`` and always answer
-  in one page: the reader asks for pages of one and gets everyone; following ``Marker`` over
-  several pages is botocore's paginator, which moto cannot exercise.
+  in one page: following ``Marker`` over several pages (and the ``PermissionsBoundary`` field) is
+  checked against a stub endpoint answering in AWS's XML (test_pages_are_followed).
 * Permission boundaries on users: moto's CreateUser ignores ``PermissionsBoundary`` and has no
   ``PutUserPermissionsBoundary``, so boundaries are tested on hand-built snapshots (pure tests).
 * ``GetAccountAuthorizationDetails`` leaves out ``PolicyName``: the reader takes it from the ARN.
@@ -17,24 +17,26 @@ built through the IAM API. What moto does not do (and where each test says so):
 
 from __future__ import annotations
 
+import base64
 import http.server
 import json
 import logging
 import subprocess
 import sys
 import threading
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
 from conftest import ROOT
-from mfa_policy.audit.aws import HARDWARE_TOTP, VIRTUAL, AuditError, read_account
+from mfa_policy.audit.aws import HARDWARE_TOTP, SECURITY_KEY, VIRTUAL, AuditError, read_account
 from mfa_policy.audit.verdicts import (
     LOCKED_OUT,
     MUST_ENROLL,
@@ -354,3 +356,109 @@ def test_without_boto3_one_line_says_what_to_install():
     assert completed.returncode == 2
     assert completed.stderr == "error: the audit reads AWS with boto3, which is not installed: " \
         "pip install 'mfa-policy[audit]'\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Several pages: moto always answers in one, so a stub endpoint on 127.0.0.1 answers in AWS's
+# XML, two pages at a time, as AWS does when IsTruncated is true. It also carries the
+# PermissionsBoundary field that moto leaves out. The reader under test is unchanged.
+
+_IAM = 'xmlns="https://iam.amazonaws.com/doc/2010-05-08/"'
+_STUB_ACCOUNT = "111122223333"
+
+
+def _quoted(document: dict[str, Any]) -> str:
+    return urllib.parse.quote(json.dumps(document))
+
+
+def _stub_answer(action: str, params: dict[str, str]) -> str:
+    allow_all = _quoted(ALLOW_ALL)
+    pages = {
+        ("GetAccountAuthorizationDetails", ""): (
+            "<IsTruncated>true</IsTruncated><Marker>page-2</Marker><UserDetailList><member><Path>/team/</Path>"
+            f"<UserName>ann</UserName><UserId>AIDAANN</UserId><Arn>arn:aws:iam::{_STUB_ACCOUNT}:user/team/ann</Arn>"
+            "<CreateDate>2024-01-01T00:00:00Z</CreateDate><GroupList><member>admins</member></GroupList>"
+            "<UserPolicyList/><AttachedManagedPolicies/><PermissionsBoundary><PermissionsBoundaryType>"
+            "PermissionsBoundaryPolicy</PermissionsBoundaryType><PermissionsBoundaryArn>"
+            f"arn:aws:iam::{_STUB_ACCOUNT}:policy/boundary</PermissionsBoundaryArn></PermissionsBoundary>"
+            "</member></UserDetailList><GroupDetailList/><RoleDetailList/><Policies/>"
+        ),
+        ("GetAccountAuthorizationDetails", "page-2"): (
+            "<IsTruncated>false</IsTruncated><UserDetailList/><GroupDetailList><member><Path>/</Path>"
+            f"<GroupName>admins</GroupName><GroupId>AGPA1</GroupId><Arn>arn:aws:iam::{_STUB_ACCOUNT}:group/admins"
+            "</Arn><CreateDate>2024-01-01T00:00:00Z</CreateDate><GroupPolicyList><member><PolicyName>everything"
+            f"</PolicyName><PolicyDocument>{allow_all}</PolicyDocument></member></GroupPolicyList>"
+            "<AttachedManagedPolicies/></member></GroupDetailList><RoleDetailList/><Policies><member>"
+            f"<PolicyName>boundary</PolicyName><PolicyId>ANPA1</PolicyId><Arn>arn:aws:iam::{_STUB_ACCOUNT}:"
+            "policy/boundary</Arn><Path>/</Path><DefaultVersionId>v2</DefaultVersionId><AttachmentCount>0"
+            "</AttachmentCount><IsAttachable>true</IsAttachable><CreateDate>2024-01-01T00:00:00Z</CreateDate>"
+            "<UpdateDate>2024-01-01T00:00:00Z</UpdateDate><PolicyVersionList>"
+            f"<member><Document>{_quoted({'Statement': []})}</Document><VersionId>v1</VersionId>"
+            "<IsDefaultVersion>false</IsDefaultVersion><CreateDate>2024-01-01T00:00:00Z</CreateDate></member>"
+            f"<member><Document>{allow_all}</Document><VersionId>v2</VersionId><IsDefaultVersion>true"
+            "</IsDefaultVersion><CreateDate>2024-01-01T00:00:00Z</CreateDate></member>"
+            "</PolicyVersionList></member></Policies>"
+        ),
+        ("ListMFADevices", ""): (
+            "<IsTruncated>true</IsTruncated><Marker>device-2</Marker><MFADevices><member><UserName>ann</UserName>"
+            f"<SerialNumber>arn:aws:iam::{_STUB_ACCOUNT}:mfa/ann</SerialNumber>"
+            "<EnableDate>2024-01-01T00:00:00Z</EnableDate></member></MFADevices>"
+        ),
+        ("ListMFADevices", "device-2"): (
+            "<IsTruncated>false</IsTruncated><MFADevices><member><UserName>ann</UserName>"
+            f"<SerialNumber>arn:aws:iam::{_STUB_ACCOUNT}:u2f/user/ann/key-1</SerialNumber>"
+            "<EnableDate>2024-01-01T00:00:00Z</EnableDate></member></MFADevices>"
+        ),
+    }
+    report = base64.b64encode(
+        b"user,arn,password_enabled,mfa_active,access_key_1_active,access_key_2_active\n"
+        b"ann,arn:aws:iam::111122223333:user/team/ann,true,true,false,false\n"
+    ).decode()
+    if action == "GetCallerIdentity":
+        return (
+            '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>'
+            f"<Arn>arn:aws:iam::{_STUB_ACCOUNT}:user/auditor</Arn><UserId>AIDA</UserId>"
+            f"<Account>{_STUB_ACCOUNT}</Account></GetCallerIdentityResult></GetCallerIdentityResponse>"
+        )
+    if action == "GenerateCredentialReport":
+        result = "<State>COMPLETE</State>"
+    elif action == "GetCredentialReport":
+        result = f"<Content>{report}</Content><ReportFormat>text/csv</ReportFormat>"
+    else:
+        result = pages[(action, params.get("Marker", ""))]
+    return f"<{action}Response {_IAM}><{action}Result>{result}</{action}Result></{action}Response>"
+
+
+class _Paging(http.server.BaseHTTPRequestHandler):
+    seen: ClassVar[list[tuple[str, str, str]]] = []
+
+    def do_POST(self) -> None:
+        params = dict(urllib.parse.parse_qsl(self.rfile.read(int(self.headers["Content-Length"])).decode()))
+        type(self).seen.append((params["Action"], params.get("Marker", ""), params.get("MaxItems", "")))
+        body = _stub_answer(params["Action"], params).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_pages_are_followed(credentials_env):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Paging)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        snapshot = read_account(endpoint_url=f"http://127.0.0.1:{server.server_address[1]}", page_size=1)
+    finally:
+        server.shutdown()
+    assert ("GetAccountAuthorizationDetails", "page-2", "1") in _Paging.seen
+    assert ("ListMFADevices", "device-2", "1") in _Paging.seen
+    (ann,) = snapshot.users
+    boundary = f"arn:aws:iam::{_STUB_ACCOUNT}:policy/boundary"
+    assert (ann.path, ann.groups, ann.boundary) == ("/team/", ("admins",), boundary)
+    assert [device.kind for device in ann.mfa_devices] == [VIRTUAL, SECURITY_KEY]
+    assert snapshot.groups["admins"].inline[0].document == ALLOW_ALL
+    assert snapshot.policies[ann.boundary].document == ALLOW_ALL  # the default version, not v1
+    assert ann.credentials is not None and ann.credentials.password_enabled
