@@ -395,7 +395,9 @@ class _PolicySetEvaluation:
                 plan.append((service, None, checks))
         return plan
 
-    def _user_check(self, check: _Check, by_name: Mapping[str, _Context], own: str, own_arn: str) -> Any:
+    def _user_check(
+        self, check: _Check, by_name: Mapping[str, _Context], own: str, own_arn: str
+    ) -> tuple[str, str, str] | None:
         action, context_name, dependent = check
         context = by_name[context_name]
         resources: list[str] = []

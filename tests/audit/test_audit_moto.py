@@ -21,6 +21,7 @@ import base64
 import http.server
 import json
 import logging
+import shutil
 import subprocess
 import sys
 import threading
@@ -272,6 +273,28 @@ def test_cli_bad_input_exits_2(account, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["audit", "--groups", "bad name!"])
     assert exit_info.value.code == 2
+
+
+def test_a_stack_for_another_account_is_refused(account, tmp_path, capsys):
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "Pulumi.other.yaml").write_text(
+        "config:\n  mfa-policy:groups: [developers]\n  mfa-policy:accountId: '999999999999'\n"
+    )
+    assert main(["audit", "--endpoint-url", account.url, "--stack", "other", "--cwd", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        "error: stack 'other' targets account 999999999999, but the credentials are for account "
+        f"{ACCOUNT}: pass the --profile of that account\n"
+    )
+
+
+def test_progress_goes_to_stderr_for_many_users(account, capsys):
+    for index in range(26):
+        account.iam.create_user(UserName=f"user{index:02d}")
+    assert main(["audit", "--endpoint-url", account.url, "--json"]) == 0
+    captured = capsys.readouterr()
+    # Not a terminal here: one line per phase (on a terminal, a counter rewritten in place).
+    assert captured.err == "reading MFA devices for 26 users...\nevaluating policies for 26 users...\n"
+    assert json.loads(captured.out)["summary"]["no credentials"] == 26
 
 
 # ---------------------------------------------------------------------------------------------
