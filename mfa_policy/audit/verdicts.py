@@ -437,6 +437,16 @@ class _PolicySetEvaluation:
                     break
         return found
 
+    def can_enroll(self, user: User, contexts: list[_Context]) -> bool:
+        """Whether the user may create and enable a virtual MFA device on its own user without MFA."""
+        own_arn = f"arn:{self.view.partition}:iam::{self.view.account_id}:user/{_user_with_path(user)}"
+        device = f"arn:{self.view.partition}:iam::{self.view.account_id}:mfa/{user.name}"
+        context = next(c for c in contexts if c.name == CONSOLE)
+        return all(
+            self.policies.evaluate_normalized(action, resource, context.values, context.key) is Decision.ALLOW
+            for action, resource in (("iam:CreateVirtualMFADevice", device), ("iam:EnableMFADevice", own_arn))
+        )
+
     def _full_service(
         self, actions: list[CatalogAction], contexts: list[_Context], own: str, own_arn: str
     ) -> tuple[str, str, str] | None:
@@ -545,6 +555,11 @@ def audit(
             for action, resource, context in found
         )
         verdict, more_notes = _verdict(user, not found, now, key_age_days)
+        if verdict in (MUST_ENROLL, LOCKED_OUT) and not evaluation.can_enroll(user, contexts):
+            more_notes.append(
+                "cannot enroll alone: without MFA the policies do not allow iam:CreateVirtualMFADevice and "
+                "iam:EnableMFADevice on the own user; an administrator must assign the device"
+            )
         credentials = user.credentials
         used = [key.last_used for key in credentials.active_keys if key.last_used] if credentials else []
         verdicts.append(

@@ -85,6 +85,8 @@ def test_a_permission_boundary_caps_the_user_policies():
         _user("ivan", attached=(ALLOW_ALL.arn,), boundary=f"arn:aws:iam::{ACCOUNT}:policy/gone"),
     )
     assert _verdicts(report) == {"grace": UNPROTECTED, "heidi": MUST_ENROLL, "ivan": UNPROTECTED}
+    heidi = next(user for user in report.users if user.user == "heidi")
+    assert heidi.notes[0].startswith("cannot enroll alone")  # the boundary leaves out EnableMFADevice
     grace = report.users[0]
     assert grace.exposures[0].action.startswith("s3:") and grace.exposures[0].policies == ("allow-all",)
     ivan = next(user for user in report.users if user.user == "ivan")
@@ -157,7 +159,9 @@ def test_verdict_rules_and_order():
         ("a-protected", PROTECTED),
         ("b-nothing", NO_CREDENTIALS),
     ]
-    assert report.users[3].notes[0].startswith("not in the credential report yet")
+    assert report.users[3].notes == (
+        "not in the credential report yet (created after it was generated): credentials unknown",
+    )  # and the project's policy lets it enroll alone: no "cannot enroll" note
     assert report.failing
     assert not _audit(_user("ok", **enforced)).failing
 
