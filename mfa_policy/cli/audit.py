@@ -174,8 +174,13 @@ def _print_markdown(report: Any, catalog_size: int) -> None:
 
 def run_audit(args: argparse.Namespace) -> int:
     from mfa_policy.audit.aws import AuditError, read_account
+    from mfa_policy.verifier.catalog import load_catalog
 
     plan = _stack_plan(args)  # bad stack files fail here, before any AWS call
+    try:
+        catalog = load_catalog()
+    except RuntimeError as error:  # the catalog's package is missing
+        raise BadInput(str(error)) from None
     try:
         snapshot = read_account(
             profile=args.profile,
@@ -187,10 +192,8 @@ def run_audit(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     from mfa_policy.audit.verdicts import audit
-    from mfa_policy.verifier.catalog import load_catalog
 
     planned = plan(snapshot.account_id, snapshot.partition) if plan else None
-    catalog = load_catalog()
     report = audit(
         snapshot,
         catalog,

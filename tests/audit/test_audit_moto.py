@@ -359,8 +359,7 @@ class _Throttling(http.server.BaseHTTPRequestHandler):
 
 def test_throttling_retries_then_says_so(credentials_env):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Throttling)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         with pytest.raises(AuditError) as error:
             read_account(endpoint_url=f"http://127.0.0.1:{server.server_address[1]}", max_attempts=2)
@@ -471,7 +470,7 @@ class _Paging(http.server.BaseHTTPRequestHandler):
 
 def test_pages_are_followed(credentials_env):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Paging)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         snapshot = read_account(endpoint_url=f"http://127.0.0.1:{server.server_address[1]}", page_size=1)
     finally:
