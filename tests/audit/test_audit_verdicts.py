@@ -7,6 +7,7 @@ moto in test_audit_moto.py.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,6 +40,7 @@ from mfa_policy.audit.verdicts import (
 )
 from mfa_policy.policy.document import build_policy_document
 from mfa_policy.verifier.catalog import load_catalog
+from mfa_policy.verifier.evaluation import Decision, PolicySet
 
 ACCOUNT = "111122223333"
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -215,3 +217,18 @@ def test_error_messages_are_one_line(code, operation, starts):
     error = ClientError({"Error": {"Code": code, "Message": "gone"}}, operation)
     message = str(explain_error(error, attempts=10))
     assert message.startswith(starts) and "\n" not in message
+
+
+def test_a_deny_with_bool_instead_of_boolifexists_leaves_access_keys_open():
+    # The classic mistake: requests signed with long-term keys carry no aws:MultiFactorAuthPresent,
+    # so "Bool": false never matches them. The console without MFA is denied; access keys are not.
+    with_bool = json.loads(json.dumps(build_policy_document(ACCOUNT)).replace('"BoolIfExists"', '"Bool"'))
+    report = _audit(_user("kim", inline=(InlinePolicy("with-bool", with_bool),), attached=(ALLOW_ALL.arn,)))
+    (kim,) = report.users
+    assert kim.verdict == UNPROTECTED and kim.exposures
+    assert {exposure.context for exposure in kim.exposures} == {"access keys"}
+    assert kim.exposures[0].policies == ("allow-all",)
+    console = PolicySet([with_bool, ALLOW_ALL.document])
+    for exposure in kim.exposures:  # the same requests from the console without MFA are denied
+        context = {"aws:username": "kim", "aws:MultiFactorAuthPresent": "false"}
+        assert console.evaluate(exposure.action, exposure.resource, context) is Decision.EXPLICIT_DENY
