@@ -1,4 +1,4 @@
-"""Command line: ``python -m mfa_policy preview|verify|explain``. Parses arguments and prints."""
+"""Command line: ``python -m mfa_policy preview|verify|explain|audit``. Parses arguments and prints."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from mfa_policy.cli import preview, verify
+from mfa_policy.cli import audit, preview, verify
 from mfa_policy.cli.common import BadInput
 from mfa_policy.policy.validation import InvalidInputError
 
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     preview.register(commands)
     verify.register(commands)
+    audit.register(commands)
     return parser
 
 

@@ -10,6 +10,7 @@ documents), SCP evaluation, and automatic deployment to accounts that join later
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +31,8 @@ def endpoint() -> Iterator[dict[str, Any]]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    # moto keeps its state per process, shared by every server: start from an empty one.
+    urllib.request.urlopen(urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST")).read()
     try:
         yield {"endpoint_url": f"http://{host}:{port}", "region_name": "us-east-1"}
     finally:

@@ -1,0 +1,1 @@
+"""Audit a live account: who is protected by MFA enforcement (``aws`` reads, ``verdicts`` decides)."""

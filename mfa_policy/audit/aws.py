@@ -1,0 +1,414 @@
+"""The audit's AWS reads: the only module that calls AWS. Returns plain data (frozen dataclasses).
+
+Read-only calls, all in IAM except the first:
+
+* ``sts:GetCallerIdentity`` (needs no permission): the account and partition, and a credentials check;
+* ``iam:GetAccountAuthorizationDetails`` (paginated): users with their paths, groups, memberships,
+  inline policies, attached managed policies with their default versions, permission boundaries;
+* ``iam:GenerateCredentialReport`` / ``iam:GetCredentialReport``: passwords, access keys, their last use;
+* ``iam:ListMFADevices`` per user (paginated): the devices and their kind.
+
+boto3 is imported inside the functions (the ``audit`` extra), so the rest of the package, and
+the command line's help, work without it. Every AWS or credentials failure becomes an
+``AuditError`` whose message is one line saying what to do.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+import urllib.parse
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+# What the audit needs, and nothing more: the policy the AccessDenied message and the docs show.
+REQUIRED_ACTIONS = (
+    "iam:GenerateCredentialReport",
+    "iam:GetAccountAuthorizationDetails",
+    "iam:GetCredentialReport",
+    "iam:ListMFADevices",
+)
+READ_ONLY_POLICY: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "MfaPolicyAudit", "Effect": "Allow", "Action": list(REQUIRED_ACTIONS), "Resource": "*"}],
+}
+INSTALL_HINT = "the audit reads AWS with boto3, which is not installed: pip install 'mfa-policy[audit]'"
+DEFAULT_MAX_ATTEMPTS = 10  # per request, botocore's standard retry mode (its default is 3)
+
+VIRTUAL = "virtual"
+HARDWARE_TOTP = "hardware TOTP"
+SECURITY_KEY = "security key"
+
+
+class AuditError(Exception):
+    """The account could not be read: the message is one line saying why and what to do."""
+
+
+@dataclass(frozen=True)
+class InlinePolicy:
+    """An inline policy: its name and document."""
+
+    name: str
+    document: Mapping[str, Any] = field(compare=False)
+
+
+@dataclass(frozen=True)
+class ManagedPolicy:
+    """A managed policy (customer or AWS managed) with its default version's document."""
+
+    arn: str
+    name: str
+    document: Mapping[str, Any] = field(compare=False)
+
+
+@dataclass(frozen=True)
+class Group:
+    """An IAM group: its inline policies and the ARNs of its attached managed policies."""
+
+    name: str
+    path: str
+    inline: tuple[InlinePolicy, ...] = ()
+    attached: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MfaDevice:
+    """One MFA device of a user; ``kind`` is ``virtual``, ``hardware TOTP`` or ``security key``."""
+
+    serial: str
+    kind: str
+    enabled: datetime | None = None
+
+
+def device_kind(serial: str) -> str:
+    """The kind of an MFA device from its serial number.
+
+    A virtual device's serial number is its ARN (``...:mfa/<name>``); a FIDO security key's is an
+    ARN too (``...:u2f/user/<name>/<id>``); a hardware TOTP token's is the token's own serial
+    number (``GAHT12345678``), not an ARN.
+    """
+    if serial.startswith("arn:"):
+        resource = serial.split(":", 5)[-1]
+        if resource.startswith("u2f/"):
+            return SECURITY_KEY
+        if resource.startswith("mfa/"):
+            return VIRTUAL
+    return HARDWARE_TOTP
+
+
+@dataclass(frozen=True)
+class AccessKey:
+    """One access key from the credential report."""
+
+    active: bool
+    last_used: datetime | None = None
+    last_rotated: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A user's row of the credential report."""
+
+    password_enabled: bool = False
+    password_last_used: datetime | None = None
+    mfa_active: bool = False
+    access_keys: tuple[AccessKey, ...] = ()
+
+    @property
+    def active_keys(self) -> tuple[AccessKey, ...]:
+        return tuple(key for key in self.access_keys if key.active)
+
+
+@dataclass(frozen=True)
+class User:
+    """An IAM user with everything that decides its permissions and its sign-in."""
+
+    name: str
+    path: str
+    arn: str
+    user_id: str
+    groups: tuple[str, ...] = ()
+    inline: tuple[InlinePolicy, ...] = ()
+    attached: tuple[str, ...] = ()
+    boundary: str | None = None  # the permission boundary's policy ARN
+    credentials: Credentials | None = None  # None: not (yet) in the credential report
+    mfa_devices: tuple[MfaDevice, ...] = ()
+
+
+@dataclass(frozen=True)
+class AccountSnapshot:
+    """What the audit read from one account."""
+
+    account_id: str
+    partition: str
+    caller_arn: str
+    users: tuple[User, ...]
+    groups: Mapping[str, Group] = field(compare=False)
+    policies: Mapping[str, ManagedPolicy] = field(compare=False)
+    report_generated: datetime | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing AWS's answers (plain functions: no network)
+
+
+def _document(value: Any) -> Mapping[str, Any]:
+    # botocore decodes policy documents; a raw answer holds URL-encoded JSON.
+    if isinstance(value, str):
+        return json.loads(urllib.parse.unquote(value))
+    return value
+
+
+def _inline(entries: list[dict[str, Any]]) -> tuple[InlinePolicy, ...]:
+    return tuple(InlinePolicy(entry["PolicyName"], _document(entry["PolicyDocument"])) for entry in entries)
+
+
+def _attached(entries: list[dict[str, Any]]) -> tuple[str, ...]:
+    return tuple(entry["PolicyArn"] for entry in entries)
+
+
+def _report_time(value: str) -> datetime | None:
+    # The report writes N/A, no_information or not_supported where there is no date.
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def parse_credential_report(content: bytes) -> dict[str, Credentials]:
+    """The credential report's rows by user name (the root account's row is left out)."""
+    rows = csv.DictReader(io.StringIO(content.decode("utf-8")))
+    found: dict[str, Credentials] = {}
+    for row in rows:
+        if row["user"] == "<root_account>":
+            continue
+        keys = []
+        for number in ("1", "2"):
+            if row.get(f"access_key_{number}_active") == "true" or _report_time(
+                row.get(f"access_key_{number}_last_rotated", "N/A")
+            ):
+                keys.append(
+                    AccessKey(
+                        active=row.get(f"access_key_{number}_active") == "true",
+                        last_used=_report_time(row.get(f"access_key_{number}_last_used_date", "N/A")),
+                        last_rotated=_report_time(row.get(f"access_key_{number}_last_rotated", "N/A")),
+                    )
+                )
+        found[row["user"]] = Credentials(
+            password_enabled=row.get("password_enabled") == "true",
+            password_last_used=_report_time(row.get("password_last_used", "N/A")),
+            mfa_active=row.get("mfa_active") == "true",
+            access_keys=tuple(keys),
+        )
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors: one line each
+
+
+_CREDENTIAL_CODES = {
+    "ExpiredToken": "the session token has expired: refresh the credentials (aws sso login, or new STS credentials)",
+    "ExpiredTokenException": "the session token has expired: refresh the credentials (aws sso login, or new STS "
+    "credentials)",
+    "RequestExpired": "the request expired: check the computer's clock, then refresh the credentials",
+    "InvalidClientTokenId": "AWS does not recognise the access key: check the profile's credentials",
+    "UnrecognizedClientException": "AWS does not recognise the access key: check the profile's credentials",
+    "SignatureDoesNotMatch": "AWS rejected the request's signature: check the profile's secret access key",
+    "AuthFailure": "AWS rejected the credentials: check the profile",
+}
+_THROTTLING_CODES = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
+
+
+def _permission(operation: str) -> str:
+    return "sts:GetCallerIdentity" if operation == "GetCallerIdentity" else f"iam:{operation}"
+
+
+def explain_error(error: Exception, *, attempts: int | None = None) -> AuditError:
+    """The one-line ``AuditError`` for a boto3/botocore failure."""
+    from botocore import exceptions
+
+    if isinstance(error, exceptions.NoCredentialsError):
+        return AuditError(
+            "no AWS credentials found: pass --profile, set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+            "or run `aws configure`"
+        )
+    if isinstance(error, exceptions.ProfileNotFound):
+        return AuditError(f"{error}: check --profile and ~/.aws/config")
+    if isinstance(error, (exceptions.SSOTokenLoadError, exceptions.UnauthorizedSSOTokenError)):
+        return AuditError("the AWS SSO session has expired or is missing: run `aws sso login` for this profile")
+    if isinstance(error, exceptions.TokenRetrievalError):
+        return AuditError(f"could not refresh the credentials: {error}")
+    if isinstance(error, exceptions.EndpointConnectionError):
+        return AuditError(f"cannot reach AWS: {error}")
+    if isinstance(error, exceptions.ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        message = error.response.get("Error", {}).get("Message", "")
+        operation = error.operation_name
+        if code in _CREDENTIAL_CODES:
+            return AuditError(f"{_CREDENTIAL_CODES[code]} ({code} in {operation})")
+        if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
+            return AuditError(
+                f"access denied: the credentials lack {_permission(operation)}. Grant this read-only policy "
+                f"(see docs/audit.md): {json.dumps(READ_ONLY_POLICY, separators=(',', ':'))}"
+            )
+        if code in _THROTTLING_CODES:
+            tries = f" after {attempts} attempts" if attempts else ""
+            return AuditError(
+                f"AWS throttled {operation}{tries} (botocore standard retries): wait a minute and run the audit "
+                "again, or raise AWS_MAX_ATTEMPTS"
+            )
+        return AuditError(f"AWS refused {operation}: {code}: {message}")
+    if isinstance(error, exceptions.BotoCoreError):
+        return AuditError(f"AWS SDK error: {error}")
+    return AuditError(str(error))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+_GAAD_FILTER = ["User", "Group", "LocalManagedPolicy", "AWSManagedPolicy"]
+
+
+def read_account(
+    *,
+    profile: str | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    page_size: int | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    workers: int = 4,
+    report_timeout: float = 120.0,
+    progress: Callable[[int, int], None] | None = None,
+) -> AccountSnapshot:
+    """Read one account (read-only calls) into an ``AccountSnapshot``.
+
+    ``endpoint_url`` points the clients at an emulator (tests use moto); ``page_size`` asks for
+    small pages; ``progress(done, total)`` is called as users' MFA devices are read. Raises
+    ``AuditError`` with one line for any failure.
+    """
+    try:
+        import boto3
+        from botocore.config import Config
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:
+        raise AuditError(INSTALL_HINT) from None
+
+    try:
+        session = boto3.Session(profile_name=profile, region_name=region)
+        config = Config(retries={"mode": "standard", "total_max_attempts": max_attempts})
+        # IAM is global; STS needs a region to pick its endpoint.
+        region_name = session.region_name or "us-east-1"
+        sts = session.client("sts", region_name=region_name, endpoint_url=endpoint_url, config=config)
+        iam = session.client("iam", region_name=region_name, endpoint_url=endpoint_url, config=config)
+        identity = sts.get_caller_identity()
+        details = _read_authorization_details(iam, page_size)
+        report, generated = _read_credential_report(iam, report_timeout)
+        names = [user["UserName"] for user in details["users"]]
+        devices = _read_mfa_devices(iam, names, workers, page_size, progress)
+    except (BotoCoreError, ClientError) as error:
+        raise explain_error(error, attempts=max_attempts) from None
+
+    partition = identity["Arn"].split(":")[1]
+    groups = {
+        entry["GroupName"]: Group(
+            name=entry["GroupName"],
+            path=entry.get("Path", "/"),
+            inline=_inline(entry.get("GroupPolicyList", [])),
+            attached=_attached(entry.get("AttachedManagedPolicies", [])),
+        )
+        for entry in details["groups"]
+    }
+    policies = {}
+    for entry in details["policies"]:
+        default = next(
+            (v for v in entry.get("PolicyVersionList", []) if v.get("IsDefaultVersion")),
+            None,
+        )
+        if default is not None:
+            # A managed policy's name is the ARN's last segment (moto leaves PolicyName out).
+            name = entry.get("PolicyName") or entry["Arn"].rsplit("/", 1)[-1]
+            policies[entry["Arn"]] = ManagedPolicy(entry["Arn"], name, _document(default["Document"]))
+    users = tuple(
+        User(
+            name=entry["UserName"],
+            path=entry.get("Path", "/"),
+            arn=entry["Arn"],
+            user_id=entry.get("UserId", ""),
+            groups=tuple(entry.get("GroupList", [])),
+            inline=_inline(entry.get("UserPolicyList", [])),
+            attached=_attached(entry.get("AttachedManagedPolicies", [])),
+            boundary=(entry.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
+            credentials=report.get(entry["UserName"]),
+            mfa_devices=devices[entry["UserName"]],
+        )
+        for entry in details["users"]
+    )
+    return AccountSnapshot(
+        account_id=identity["Account"],
+        partition=partition,
+        caller_arn=identity["Arn"],
+        users=users,
+        groups=groups,
+        policies=policies,
+        report_generated=generated,
+    )
+
+
+def _read_authorization_details(iam: Any, page_size: int | None) -> dict[str, list[dict[str, Any]]]:
+    pages = iam.get_paginator("get_account_authorization_details").paginate(
+        Filter=_GAAD_FILTER, PaginationConfig={"PageSize": page_size} if page_size else {}
+    )
+    found: dict[str, list[dict[str, Any]]] = {"users": [], "groups": [], "policies": []}
+    for page in pages:
+        found["users"] += page.get("UserDetailList", [])
+        found["groups"] += page.get("GroupDetailList", [])
+        found["policies"] += page.get("Policies", [])
+    return found
+
+
+def _read_credential_report(iam: Any, timeout: float) -> tuple[dict[str, Credentials], datetime | None]:
+    # AWS builds the report asynchronously (and reuses one younger than four hours).
+    deadline = time.monotonic() + timeout
+    delay = 0.1
+    while iam.generate_credential_report()["State"] != "COMPLETE":
+        if time.monotonic() > deadline:
+            raise AuditError(f"the credential report was not ready after {timeout:.0f} s: run the audit again")
+        time.sleep(delay)
+        delay = min(delay * 2, 5.0)
+    answer = iam.get_credential_report()
+    return parse_credential_report(answer["Content"]), answer.get("GeneratedTime")
+
+
+def _read_mfa_devices(
+    iam: Any,
+    names: list[str],
+    workers: int,
+    page_size: int | None,
+    progress: Callable[[int, int], None] | None,
+) -> dict[str, tuple[MfaDevice, ...]]:
+    def devices_of(name: str) -> tuple[MfaDevice, ...]:
+        pages = iam.get_paginator("list_mfa_devices").paginate(
+            UserName=name, PaginationConfig={"PageSize": page_size} if page_size else {}
+        )
+        return tuple(
+            MfaDevice(device["SerialNumber"], device_kind(device["SerialNumber"]), device.get("EnableDate"))
+            for page in pages
+            for device in page.get("MFADevices", [])
+        )
+
+    found: dict[str, tuple[MfaDevice, ...]] = {}
+    # boto3 clients are thread-safe; a few threads keep a thousand calls short without
+    # provoking IAM's throttling (the standard retry mode absorbs the odd Throttling).
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for done, (name, devices) in enumerate(zip(names, pool.map(devices_of, names), strict=True), start=1):
+            found[name] = devices
+            if progress is not None:
+                progress(done, len(names))
+    return found
