@@ -3,11 +3,10 @@
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, NotRequired, Required, cast
+from typing import Any, NotRequired, Required, TypedDict, cast
 
 import pulumi
 import pulumi_aws as aws
-from typing_extensions import TypedDict
 
 from mfa_policy.policy.document import DOCUMENT_OPTIONS, SELF_SERVICE_NAMES, build_policy_document
 from mfa_policy.policy.validation import (
