@@ -6,14 +6,26 @@ through each, with the same groups and options.
 """
 
 import pulumi
+
+try:
+    import mfa_policy  # noqa: F401  (on Python < 3.11 it says which version it needs)
+except ImportError as error:
+    raise pulumi.RunError(str(error)) from None
+
 import pulumi_aws as aws
 
-from mfa_policy import RequireMfaPolicy
+from mfa_policy import InvalidInputError, RequireMfaPolicy
+from mfa_policy.components.errors import UserInputError
 from mfa_policy.program.config import COMPONENT_NAME, NAMESPACE, read_accounts, read_settings
 
+# Every error a user can cause is a pulumi.RunError: Pulumi prints its message as one line. The
+# component raises its own (bad arguments, the deployer lockout check); the config is read here.
 config = pulumi.Config(NAMESPACE)
-settings = read_settings(config.get)
-accounts = read_accounts(config.get)
+try:
+    settings = read_settings(config.get)
+    accounts = read_accounts(config.get)
+except InvalidInputError as error:
+    raise UserInputError.from_error(error) from None
 
 if not accounts:
     mfa = RequireMfaPolicy(COMPONENT_NAME, settings)
