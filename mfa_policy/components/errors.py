@@ -30,4 +30,4 @@ class UnansweredInvokeError(pulumi.RunError):
     def __init__(self, component: str, invoke: str, field: str) -> None:
         self.invoke = invoke
         self.field = field
-        super().__init__(f"{component!r}: {invoke} was not answered (no {field!r} in its result); {TESTING_HINT}.")
+        super().__init__(f"{component}: {invoke} was not answered (no {field!r} in its result); {TESTING_HINT}.")

@@ -211,7 +211,7 @@ def _answered(value: pulumi.Output[Any], component: str, invoke: str, field: str
 
     def check(result: Any) -> Any:
         if result is None:
-            raise UnansweredInvokeError(component, invoke, field)
+            raise UnansweredInvokeError(f"RequireMfaPolicy {component!r}", invoke, field)
         return result
 
     return value.apply(check)
