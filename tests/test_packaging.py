@@ -16,6 +16,9 @@ import pytest
 from packaging.requirements import Requirement
 
 from conftest import ROOT
+from mfa_policy.program.preview import run_program
+from mfa_policy.program.project import stack_config
+from mfa_policy.testing import Mocks
 
 EXAMPLE = ROOT / "examples" / "python-consumer"
 
@@ -147,3 +150,14 @@ def test_every_import_is_a_declared_dependency():
                     continue
                 allowed = core if id(node) in top_level else core | extras
                 assert root in allowed, f"{path.relative_to(ROOT)}:{node.lineno} imports {module}, not declared"
+
+
+def test_the_example_protects_the_group_its_config_names():
+    # adminGroup names the group the example creates; the policy must be attached to that group.
+    project, config = stack_config(EXAMPLE, "dev")
+    config = {**config, f"{project}:adminGroup": "security-admins"}
+    run = run_program(EXAMPLE / "__main__.py", config, Mocks("111122223333"), project=project, stack="dev")
+    (group,) = [r for r in run.resources if r.type == "aws:iam/group:Group"]
+    (attachment,) = [r for r in run.resources if r.type == "aws:iam/groupPolicyAttachment:GroupPolicyAttachment"]
+    assert group.inputs["name"] == "security-admins"
+    assert attachment.inputs["group"] == "security-admins"
