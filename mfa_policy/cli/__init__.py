@@ -1,4 +1,4 @@
-"""Command line: ``python -m mfa_policy preview|verify|explain``. Parses arguments and prints."""
+"""Command line: ``mfa-policy preview|verify|explain``. Parses arguments and prints."""
 
 from __future__ import annotations
 
@@ -9,12 +9,16 @@ from typing import Any
 
 from mfa_policy.cli import preview, verify
 from mfa_policy.cli.common import BadInput
+from mfa_policy.extras import MissingExtraError
 from mfa_policy.policy.validation import InvalidInputError
 
+# The usage line names the command the way it was run: the installed script, or python -m.
+SCRIPT = "mfa-policy"
 
-def build_parser() -> argparse.ArgumentParser:
+
+def build_parser(prog: str = SCRIPT) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m mfa_policy",
+        prog=prog,
         description="Preview, verify and explain the require-MFA policy offline.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -24,14 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the process's exit code (2 for bad input)."""
+def main(argv: Sequence[str] | None = None, prog: str = SCRIPT) -> int:
+    """Run the command line; return the process's exit code (2 for bad input or a missing extra)."""
     from mfa_policy.program.project import ProjectError
 
-    args: Any = build_parser().parse_args(argv)
+    args: Any = build_parser(prog).parse_args(argv)
     try:
         return args.handler(args)
-    except (BadInput, ProjectError, InvalidInputError) as error:
+    except (BadInput, ProjectError, InvalidInputError, MissingExtraError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

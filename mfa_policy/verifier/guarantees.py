@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mfa_policy.extras import requires_extra
 from mfa_policy.policy.document import SELF_SERVICE, SELF_SERVICE_NAMES, build_policy_document
 from mfa_policy.verifier.catalog import Catalog, CatalogAction, load_catalog
 from mfa_policy.verifier.evaluation import Decision, PolicySet, normalize_context
@@ -364,7 +365,7 @@ def _policy_strings(document: Mapping[str, Any], element: str) -> list[tuple[str
 
 def parliament_findings(document: Mapping[str, Any]) -> list[str]:
     """What parliament (the IAM policy linter) reports, as ``ISSUE: detail`` strings."""
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), requires_extra("verify", "the policy linter (G8)"):
         # parliament 1.6 imports the deprecated pkg_resources; the warning is not the user's concern.
         warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
         import parliament
