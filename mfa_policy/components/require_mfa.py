@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mfa_policy.components.errors import UnansweredInvokeError, UserInputError
+from mfa_policy.components.schema_docs import SchemaDocs
 from mfa_policy.policy.document import DOCUMENT_OPTIONS, SELF_SERVICE_NAMES, build_policy_document
 from mfa_policy.policy.validation import (
     IAM_NAME_RULE,
@@ -320,3 +321,70 @@ class RequireMfaPolicy(pulumi.ComponentResource):
                 "group_names": self.group_names,
             }
         )
+
+
+# The provider's schema (provider/): the same facts as the docstrings above, for readers in
+# TypeScript, Go, C#, Java and YAML. A new argument needs its description here too.
+SCHEMA_DOCS = SchemaDocs(
+    token=TYPE_TOKEN,
+    description=(
+        "An IAM managed policy that requires MFA, attached to IAM groups. Members of the groups can do "
+        "nothing without an MFA session except enroll and manage their own MFA device (and, if allowed, "
+        "change their password and list users).\n\n"
+        "Children: one `aws:iam/policy:Policy` and, per group, an "
+        "`aws:iam/groupPolicyAttachment:GroupPolicyAttachment` (with `createGroups`, also an "
+        "`aws:iam/group:Group`). The account and partition come from the AWS provider the component "
+        "is given, so a provider for another account puts the policy there."
+    ),
+    inputs={
+        "groupNames": (
+            "IAM groups whose members must use MFA: names of 1-128 letters, digits and `+=,.@_-`, no "
+            "duplicates (IAM compares group names case-insensitively). The names must be known at "
+            "preview: write them as plain strings, not as another resource's outputs."
+        ),
+        "createGroups": (
+            "Create the groups (at `path`) before attaching the policy. Default: `false`, attach to groups "
+            "that already exist."
+        ),
+        "accountId": (
+            "The 12-digit AWS account ID the policy's ARNs name. Default: the account of the deploying "
+            "credentials, read through the component's AWS provider."
+        ),
+        "allowPasswordChangeWithoutMfa": (
+            "Let users change their own password without MFA (a forced password change at first sign-in "
+            "happens before they can reach the MFA page). Default: `false`, as AWS recommends."
+        ),
+        "allowListUsers": "Let users list users and account aliases without MFA, for console navigation. "
+        "Default: `false`.",
+        "selfService": (
+            "Credentials users may manage on their own user, with MFA: any of `password`, `access_keys`, "
+            "`signing_certificates`, `ssh_public_keys`, `service_specific_credentials`. Default: all five."
+        ),
+        "maxMfaAgeSeconds": (
+            "When set, a session whose MFA sign-in is older than this many seconds counts as one without "
+            "MFA. Default: no limit."
+        ),
+        "policyName": "Name of the IAM managed policy. Default: the component's name.",
+        "path": "IAM path of the policy (and of created groups). Default: `/`.",
+        "description": (
+            "Description of the IAM policy, at most 1,000 characters. Default: a sentence saying what the "
+            "policy does."
+        ),
+        "tags": "Tags for the IAM policy. Default: none.",
+        "allowEnforcingDeployer": (
+            "Proceed even when the deploying identity is an IAM user in one of the groups. Default: "
+            "`false`: the component stops before creating anything, because the long-term access keys of "
+            "an enforced user can do nothing on the next deployment."
+        ),
+    },
+    outputs={
+        "policyArn": "ARN of the IAM policy.",
+        "policyName": "Name of the IAM policy.",
+        "policyDocument": "The policy document as a JSON string.",
+        "groupNames": "The groups the policy is attached to.",
+    },
+    known_at_preview={
+        "groupNames": "group names must be known at preview: write them as plain strings, not as another "
+        "resource's outputs (name the group literally where you create it, and pass the same name)",
+    },
+)

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 import runpy
 import tomllib
+from dataclasses import replace
 
 import jsonschema
 import pytest
 import yaml
-from pulumi.provider.experimental.component import ComponentProvider
+from pulumi.errors import InputPropertyError
+from pulumi.output import Output, Unknown
 
 from conftest import REFERENCE, ROOT
 from mfa_policy import __version__, build_policy_document
-from mfa_policy.components.require_mfa import TYPE_TOKEN, RequireMfaPolicy, _validated
+from mfa_policy.components.provider import ComponentsProvider
+from mfa_policy.components.require_mfa import TYPE_TOKEN, RequireMfaPolicy, RequireMfaPolicyArgs, _validated
 
 PROVIDER = ROOT / "provider"
 
@@ -41,8 +45,12 @@ def entry_point():
 
 
 @pytest.fixture(scope="module")
-def schema(entry_point):
-    provider = ComponentProvider(entry_point["COMPONENTS"], entry_point["PROVIDER_NAME"], version=__version__)
+def provider(entry_point):
+    return entry_point["provider"]()
+
+
+@pytest.fixture(scope="module")
+def schema(provider):
     return json.loads(provider.schema)
 
 
@@ -97,8 +105,7 @@ def test_the_yaml_consumer_uses_only_what_the_schema_offers(schema):
         assert expression.removeprefix("${requireMfa.").removesuffix("}") in resource["properties"]
 
 
-def test_inputs_from_other_languages_map_to_the_component_arguments(entry_point):
-    provider = ComponentProvider(entry_point["COMPONENTS"], entry_point["PROVIDER_NAME"], version=__version__)
+def test_inputs_from_other_languages_map_to_the_component_arguments(provider):
     definition = provider._component_defs["RequireMfaPolicy"]
     # Numbers arrive as floats over the wire; absent optional inputs are left out.
     mapped = provider.map_inputs(
@@ -109,3 +116,70 @@ def test_inputs_from_other_languages_map_to_the_component_arguments(entry_point)
     settings = _validated(mapped, "require-mfa")
     assert settings["max_mfa_age_seconds"] == 3600 and isinstance(settings["max_mfa_age_seconds"], int)
     assert '"3600"' in json.dumps(build_policy_document("111122223333", max_mfa_age_seconds=3600.0))
+
+
+def descriptions(node, path="schema"):
+    """Every description in the schema, with where it is."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "description" and isinstance(value, str):
+                yield path, value
+            else:
+                yield from descriptions(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from descriptions(value, f"{path}[{index}]")
+
+
+PYTHON_ONLY = re.compile(r"``|:class:|parent=self|\bopts\b|\b(True|False|None)\b|\bpulumi\.|\baws\.iam\.")
+
+
+def test_descriptions_read_right_in_every_language(schema):
+    argument_names = set(RequireMfaPolicyArgs.__annotations__)
+    found = list(descriptions(schema))
+    assert len(found) >= 1 + len(INPUTS) + len(OUTPUTS)
+    for where, text in found:
+        assert not PYTHON_ONLY.search(text), (where, text)
+        assert not re.search(r"^[ \t]", text, re.MULTILINE), (where, "an indented line renders as code")
+        assert not argument_names & set(re.findall(r"\w+", text)) - {"path", "description", "tags"}, (where, text)
+
+
+def test_schema_docs_must_cover_every_input_and_output(entry_point):
+    docs = entry_point["SCHEMA_DOCS"][0]
+    inputs = {key: value for key, value in docs.inputs.items() if key != "tags"}
+    with pytest.raises(ValueError, match="inputProperties"):
+        ComponentsProvider(
+            entry_point["COMPONENTS"], entry_point["PROVIDER_NAME"], [replace(docs, inputs=inputs)], version=__version__
+        )
+
+
+@pytest.mark.parametrize(
+    ("inputs", "prop", "reason"),
+    [
+        ({"groupNames": ["has space"]}, "groupNames", 'groupNames: got ["has space"]; expected a non-empty list'),
+        ({"groupNames": ["a"], "maxMfaAgeSeconds": -5.0}, "maxMfaAgeSeconds", "maxMfaAgeSeconds: got -5"),
+        ({"groupNames": ["a"], "selfService": ["keys"]}, "selfService", 'selfService: got ["keys"]; expected'),
+    ],
+)
+def test_a_bad_input_is_an_input_property_error_naming_its_property(
+    provider, pulumi_mocks, inputs, prop, reason
+):
+    with pytest.raises(InputPropertyError) as raised:
+        provider.construct("require-mfa", TYPE_TOKEN, inputs)
+    assert raised.value.property_path == prop
+    assert raised.value.reason.startswith(reason)
+    assert "\n" not in raised.value.reason
+    assert pulumi_mocks.mocks.created == []
+
+
+@pytest.mark.parametrize(
+    "group_names",
+    [["admins", Unknown()], [Unknown()], Output.from_input(["admins"])],
+    ids=["one-unknown", "all-unknown", "output"],
+)
+def test_group_names_not_known_at_preview(provider, pulumi_mocks, group_names):
+    with pytest.raises(InputPropertyError) as raised:
+        provider.construct("require-mfa", TYPE_TOKEN, {"groupNames": group_names})
+    assert raised.value.property_path == "groupNames"
+    assert "group names must be known at preview" in raised.value.reason
+    assert "<pulumi.output" not in raised.value.reason
