@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import runpy
+import subprocess
+import sys
 import tomllib
+from concurrent import futures
 from dataclasses import replace
 
+import grpc
 import jsonschema
 import pytest
 import yaml
+from google.protobuf import struct_pb2
 from pulumi.errors import InputPropertyError
 from pulumi.output import Output, Unknown
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import (
+    errors_pb2,
+    provider_pb2,
+    provider_pb2_grpc,
+    resource_pb2,
+    resource_pb2_grpc,
+    status_pb2,
+)
 
 from conftest import REFERENCE, ROOT
 from mfa_policy import __version__, build_policy_document
@@ -161,9 +176,7 @@ def test_schema_docs_must_cover_every_input_and_output(entry_point):
         ({"groupNames": ["a"], "selfService": ["keys"]}, "selfService", 'selfService: got ["keys"]; expected'),
     ],
 )
-def test_a_bad_input_is_an_input_property_error_naming_its_property(
-    provider, pulumi_mocks, inputs, prop, reason
-):
+def test_a_bad_input_is_an_input_property_error_naming_its_property(provider, pulumi_mocks, inputs, prop, reason):
     with pytest.raises(InputPropertyError) as raised:
         provider.construct("require-mfa", TYPE_TOKEN, inputs)
     assert raised.value.property_path == prop
@@ -183,3 +196,66 @@ def test_group_names_not_known_at_preview(provider, pulumi_mocks, group_names):
     assert raised.value.property_path == "groupNames"
     assert "group names must be known at preview" in raised.value.reason
     assert "<pulumi.output" not in raised.value.reason
+
+
+class FakeMonitor(resource_pb2_grpc.ResourceMonitorServicer):
+    """Just enough of the engine's resource monitor for a Construct that fails on its inputs."""
+
+    def SupportsFeature(self, request, context):
+        return resource_pb2.SupportsFeatureResponse(hasSupport=False)
+
+
+@pytest.fixture(scope="module")
+def plugin():
+    """The provider started as Pulumi starts a plugin, and a stub to call it over gRPC."""
+    monitor = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    resource_pb2_grpc.add_ResourceMonitorServicer_to_server(FakeMonitor(), monitor)
+    monitor_port = monitor.add_insecure_port("127.0.0.1:0")
+    monitor.start()
+    process = subprocess.Popen(
+        [sys.executable, str(PROVIDER / "__main__.py"), "127.0.0.1:1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        port = process.stdout.readline().strip()
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        yield provider_pb2_grpc.ResourceProviderStub(channel), f"127.0.0.1:{monitor_port}"
+        channel.close()
+    finally:
+        process.kill()
+        process.wait()
+        monitor.stop(None)
+
+
+def test_the_plugin_serves_the_schema_over_grpc(plugin, schema):
+    stub, _ = plugin
+    served = json.loads(stub.GetSchema(provider_pb2.GetSchemaRequest(version=0), timeout=60).schema)
+    assert served == schema
+
+
+@pytest.mark.parametrize(
+    ("group_names", "reason"),
+    [
+        (["bad name"], 'groupNames: got ["bad name"]; expected a non-empty list of distinct IAM group names'),
+        (["admins", rpc.UNKNOWN], 'groupNames: got ["admins", "<unknown at preview>"]; group names must be known'),
+    ],
+)
+def test_construct_over_grpc_reports_the_input_property(plugin, group_names, reason):
+    stub, monitor = plugin
+    inputs = struct_pb2.Struct()
+    inputs.update({"groupNames": group_names})
+    request = provider_pb2.ConstructRequest(
+        project="p", stack="s", type=TYPE_TOKEN, name="x", inputs=inputs, monitorEndpoint=monitor, dryRun=True
+    )
+    with pytest.raises(grpc.RpcError) as raised:
+        stub.Construct(request, timeout=60)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    status = status_pb2.Status.FromString(dict(raised.value.trailing_metadata())["grpc-status-details-bin"])
+    details = errors_pb2.InputPropertiesError()
+    status.details[0].Unpack(details)
+    ((prop, text),) = [(error.property_path, error.reason) for error in details.errors]
+    assert prop == "groupNames"
+    assert text.startswith(reason)
