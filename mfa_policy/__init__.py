@@ -9,11 +9,11 @@ REQUIRED_PYTHON = (3, 11)
 
 def check_python(version_info: tuple[int, ...] | None = None) -> None:
     """Raise ImportError with one line naming the Python mfa-policy needs, on an older one."""
-    version_info = tuple(sys.version_info if version_info is None else version_info)
-    if version_info[:2] < REQUIRED_PYTHON:
+    major, minor = (sys.version_info[0], sys.version_info[1]) if version_info is None else version_info[:2]
+    if (major, minor) < REQUIRED_PYTHON:
         raise ImportError(
             f"mfa-policy needs Python {REQUIRED_PYTHON[0]}.{REQUIRED_PYTHON[1]} or later; "
-            f"this is Python {version_info[0]}.{version_info[1]}"
+            f"this is Python {major}.{minor}"
         )
 
 
