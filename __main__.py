@@ -8,9 +8,16 @@ a StackSet that puts the same policy into every account of the target OUs).
 """
 
 import pulumi
+
+try:
+    import mfa_policy  # noqa: F401  (on Python < 3.11 it says which version it needs)
+except ImportError as error:
+    raise pulumi.RunError(str(error)) from None
+
 import pulumi_aws as aws
 
-from mfa_policy import OrganizationMfaGuardrail, RequireMfaPolicy
+from mfa_policy import InvalidInputError, OrganizationMfaGuardrail, RequireMfaPolicy
+from mfa_policy.components.errors import UserInputError
 from mfa_policy.program.config import (
     COMPONENT_NAME,
     NAMESPACE,
@@ -20,10 +27,15 @@ from mfa_policy.program.config import (
     read_settings,
 )
 
+# Every error a user can cause is a pulumi.RunError: Pulumi prints its message as one line. The
+# component raises its own (bad arguments, the deployer lockout check); the config is read here.
 config = pulumi.Config(NAMESPACE)
-settings = read_settings(config.get)
-organization = read_organization(config.get)
-accounts = read_accounts(config.get) if organization is None else ()
+try:
+    settings = read_settings(config.get)
+    organization = read_organization(config.get)
+    accounts = read_accounts(config.get) if organization is None else ()
+except InvalidInputError as error:
+    raise UserInputError.from_error(error) from None
 
 if organization is not None:
     guardrail = OrganizationMfaGuardrail(ORGANIZATION_COMPONENT_NAME, organization.guardrail_args(settings))

@@ -1,20 +1,41 @@
 """mfa-policy: require MFA for AWS IAM users, with MFA self-service, as a Pulumi component."""
 
-from typing import TYPE_CHECKING
+from __future__ import annotations
 
-from mfa_policy.policy.document import SELF_SERVICE_NAMES, build_policy_document
-from mfa_policy.policy.validation import InvalidInputError
-from mfa_policy.verifier.evaluation import Decision, evaluate
+import sys
+
+REQUIRED_PYTHON = (3, 11)
+
+
+def check_python(version_info: tuple[int, ...] | None = None) -> None:
+    """Raise ImportError with one line naming the Python mfa-policy needs, on an older one."""
+    major, minor = (sys.version_info[0], sys.version_info[1]) if version_info is None else version_info[:2]
+    if (major, minor) < REQUIRED_PYTHON:
+        raise ImportError(
+            f"mfa-policy needs Python {REQUIRED_PYTHON[0]}.{REQUIRED_PYTHON[1]} or later; "
+            f"this is Python {major}.{minor}"
+        )
+
+
+# Before anything that needs 3.11 (datetime.UTC, typing.Required): fail with a clear line instead.
+check_python()
+
+from typing import TYPE_CHECKING  # noqa: E402
+
+from mfa_policy.policy.document import SELF_SERVICE_NAMES, build_policy_document  # noqa: E402
+from mfa_policy.policy.validation import InvalidInputError  # noqa: E402
+from mfa_policy.verifier.evaluation import Decision, evaluate  # noqa: E402
 
 if TYPE_CHECKING:  # for type checkers; at run time __getattr__ below imports them on first use
     from mfa_policy.components.organization import OrganizationMfaGuardrail, OrganizationMfaGuardrailArgs
-    from mfa_policy.components.require_mfa import RequireMfaPolicy, RequireMfaPolicyArgs
+    from mfa_policy.components.require_mfa import DeployerLockoutError, RequireMfaPolicy, RequireMfaPolicyArgs
 
 __version__ = "0.2.0"
 
 __all__ = [
     "SELF_SERVICE_NAMES",
     "Decision",
+    "DeployerLockoutError",
     "InvalidInputError",
     "OrganizationMfaGuardrail",
     "OrganizationMfaGuardrailArgs",
@@ -28,7 +49,7 @@ __all__ = [
 def __getattr__(name: str):
     # The component imports pulumi_aws (large); load it only when asked for, so the pure policy
     # builder and the verifier stay quick to import.
-    if name in ("RequireMfaPolicy", "RequireMfaPolicyArgs"):
+    if name in ("DeployerLockoutError", "RequireMfaPolicy", "RequireMfaPolicyArgs"):
         from mfa_policy.components import require_mfa as component
 
         return getattr(component, name)

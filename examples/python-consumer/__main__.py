@@ -11,13 +11,13 @@ admins = aws.iam.Group("platform-admins", name=config.get("adminGroup") or "plat
 mfa = RequireMfaPolicy(
     "platform-mfa",
     {
-        "group_names": ["platform-admins"],
+        # The group resource itself: the attachment follows its name (whatever adminGroup says)
+        # and waits for the group to exist.
+        "group_names": [admins],
         "self_service": ["password", "access_keys"],
         "max_mfa_age_seconds": 8 * 3600,
         "policy_name": "platform-require-mfa",
     },
-    # The component looks the group's members up (deployer lockout check): after it exists.
-    pulumi.ResourceOptions(depends_on=[admins]),
 )
 
 pulumi.export("groupArn", admins.arn)

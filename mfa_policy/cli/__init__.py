@@ -1,4 +1,4 @@
-"""Command line: ``python -m mfa_policy preview|verify|explain|audit``. Parses arguments and prints."""
+"""Command line: ``mfa-policy preview|verify|explain|audit``. Parses arguments and prints."""
 
 from __future__ import annotations
 
@@ -9,13 +9,18 @@ from typing import Any
 
 from mfa_policy.cli import audit, preview, verify
 from mfa_policy.cli.common import BadInput
+from mfa_policy.extras import MissingExtraError
 from mfa_policy.policy.validation import InvalidInputError
 
+# The usage line names the command the way it was run: the installed script, or python -m.
+SCRIPT = "mfa-policy"
 
-def build_parser() -> argparse.ArgumentParser:
+
+def build_parser(prog: str = SCRIPT) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m mfa_policy",
-        description="Preview, verify and explain the require-MFA policy offline.",
+        prog=prog,
+        description="Preview, verify and explain the require-MFA policy offline; "
+        "audit who is protected in a live account.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -25,13 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the process's exit code (2 for bad input)."""
-    args: Any = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = SCRIPT) -> int:
+    """Run the command line; return the process's exit code (2 for bad input or a missing extra)."""
+    args: Any = build_parser(prog).parse_args(argv)
     try:
         return args.handler(args)
     except Exception as error:
-        if not isinstance(error, (BadInput, InvalidInputError)) and not _is_project_error(error):
+        if not isinstance(error, (BadInput, InvalidInputError, MissingExtraError)) and not _is_project_error(error):
             raise
         print(f"error: {error}", file=sys.stderr)
         return 2

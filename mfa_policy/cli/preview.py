@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mfa_policy.cli.common import BadInput
 from mfa_policy.policy.validation import InvalidInputError, check_account_id
 
 # Inputs worth showing per resource type in the text preview; the policy document is printed once.
@@ -25,9 +26,14 @@ def _account_id(value: str) -> str:
 
 
 def run_preview(args: argparse.Namespace) -> int:
+    import pulumi
+
     from mfa_policy.program.preview import preview_stack
 
-    result = preview_stack(Path(args.cwd), args.stack, args.account_id)
+    try:
+        result = preview_stack(Path(args.cwd), args.stack, args.account_id)
+    except pulumi.RunError as error:  # what `pulumi up` would print as one line: a bad config value
+        raise BadInput(str(error)) from None
     run = result.run
     resources: list[dict[str, Any]] = [
         {

@@ -11,13 +11,14 @@ Two layers, both AWS's own distributed machinery:
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, NotRequired, Required
+from typing import Any, NotRequired, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
-from typing_extensions import TypedDict
 
-from mfa_policy.components.require_mfa import DEFAULT_DESCRIPTION, DEFAULT_PATH
+from mfa_policy.components.errors import UserInputError
+from mfa_policy.components.require_mfa import _PARTITION, DEFAULT_DESCRIPTION, DEFAULT_PATH, _answered
+from mfa_policy.components.schema_docs import SchemaDocs
 from mfa_policy.policy.document import DOCUMENT_OPTIONS, check_document_options
 from mfa_policy.policy.scp import build_scp_document, scp_json
 from mfa_policy.policy.stackset_template import build_stackset_template
@@ -132,12 +133,13 @@ def _validated(args: Mapping[str, Any], name: str) -> dict[str, Any]:
     """Check every argument against its rule and fill in the defaults."""
     unknown = sorted(set(args) - _KNOWN_ARGS)
     if unknown:
-        raise TypeError(
-            f"OrganizationMfaGuardrail got unknown argument(s) {', '.join(unknown)}; "
-            f"allowed: {', '.join(sorted(_KNOWN_ARGS))}."
+        raise InvalidInputError(
+            unknown[0],
+            args[unknown[0]],
+            f"one of OrganizationMfaGuardrail's arguments: {', '.join(sorted(_KNOWN_ARGS))}",
         )
     if "targets" not in args:
-        raise TypeError("OrganizationMfaGuardrail needs targets: the root, OUs or accounts to attach the SCP to.")
+        raise InvalidInputError("targets", None, "a value: the root, OUs or accounts to attach the SCP to (required)")
     targets = check_targets(args["targets"], "targets")
     stack_set = check_bool(args.get("stack_set", True), "stack_set")
     region = args.get("region")
@@ -204,12 +206,16 @@ class OrganizationMfaGuardrail(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         # Validate everything first: a bad argument registers nothing, not even the component.
-        settings = _validated(args, name)
-        document_options = {
-            key: settings[key] for key in DOCUMENT_OPTIONS if key in settings and settings[key] is not None
-        }
-        scp_options = {key: value for key, value in document_options.items() if key != "self_service"}
-        build_scp_document("aws", **scp_options)  # the quota check, before anything is registered
+        # Every mistake a user can make here is a one-line pulumi.RunError (UserInputError).
+        try:
+            settings = _validated(args, name)
+            document_options = {
+                key: settings[key] for key in DOCUMENT_OPTIONS if key in settings and settings[key] is not None
+            }
+            scp_options = {key: value for key, value in document_options.items() if key != "self_service"}
+            build_scp_document("aws", **scp_options)  # the quota check, before anything is registered
+        except InvalidInputError as error:
+            raise UserInputError.from_error(error) from None
         template = ""
         if settings["stack_set"]:
             template = json.dumps(
@@ -228,7 +234,7 @@ class OrganizationMfaGuardrail(pulumi.ComponentResource):
 
         # The organization's partition, from the provider the component was given.
         invoke = pulumi.InvokeOutputOptions(parent=self, depends_on=opts.depends_on if opts else None)
-        partition = aws.get_partition_output(opts=invoke).partition
+        partition = _answered(aws.get_partition_output(opts=invoke).partition, name, _PARTITION, "partition")
         self.scp_document = partition.apply(lambda value: scp_json(build_scp_document(value, **scp_options)))
         tags = settings["tags"] or None
 
@@ -291,3 +297,85 @@ class OrganizationMfaGuardrail(pulumi.ComponentResource):
                 "stack_set_template": self.stack_set_template,
             }
         )
+
+
+# The provider's schema descriptions, for readers in every language (see schema_docs).
+SCHEMA_DOCS = SchemaDocs(
+    token=TYPE_TOKEN,
+    description=(
+        "A service control policy and a StackSet that make MFA mandatory for every IAM user in an AWS "
+        "Organization, in the accounts that exist now and those created later.\n\n"
+        "The SCP denies IAM users everything but enrolling their own MFA device until they sign in with "
+        "MFA; roles, federated users and the root user are untouched. It is attached to each target. "
+        "With `stackSet`, a service-managed StackSet with automatic deployment puts the require-MFA "
+        "managed policy, attached to the given groups, into every account of the root and OU targets. "
+        "Deploy it from the management account or a delegated administrator; SCPs never apply to the "
+        "management account, so give it a `RequireMfaPolicy` too."
+    ),
+    inputs={
+        "targets": (
+            "Where the SCP is attached: the root (`r-` and 4-32 lowercase letters or digits), OUs (`ou-`, "
+            "the root part, `-` and 8-32 lowercase letters or digits) or member accounts (12 digits). "
+            "Required, non-empty, no duplicates."
+        ),
+        "stackSet": (
+            "Also deploy the require-MFA managed policy into every account of the root and OU targets "
+            "with a service-managed StackSet (automatic deployment on). Default: `true`."
+        ),
+        "region": "The one region the StackSet's stack instances are created in (IAM is global). Default: "
+        "the provider's region.",
+        "callAs": "`SELF` when deploying from the management account, `DELEGATED_ADMIN` from a delegated "
+        "administrator account for StackSets. Default: `SELF`.",
+        "groupNames": (
+            "IAM groups, in each member account, that the StackSet's policy is attached to (names of 1-128 "
+            "letters, digits and `+=,.@_-`). Required while `stackSet` is on."
+        ),
+        "createGroups": (
+            "Let the StackSet create the groups in each account. Default: `false`: the groups must already "
+            "exist in every account."
+        ),
+        "allowPasswordChangeWithoutMfa": (
+            "Let users change their own password without MFA (forced first sign-in), in the SCP and the "
+            "managed policy. Default: `false`, as AWS recommends."
+        ),
+        "allowListUsers": "Let users list users and account aliases without MFA, in the SCP and the managed "
+        "policy. Default: `false`.",
+        "selfService": (
+            "Credentials users may manage on their own user, with MFA (the managed policy's allows): any of "
+            "`password`, `access_keys`, `signing_certificates`, `ssh_public_keys`, "
+            "`service_specific_credentials`. Default: all five."
+        ),
+        "maxMfaAgeSeconds": (
+            "When set, a session whose MFA sign-in is older than this many seconds counts as one without "
+            "MFA, in the SCP and the managed policy. Default: no limit."
+        ),
+        "mfaDevices": (
+            "Which MFA devices IAM users may enroll, in the SCP and the managed policy: `any` (default) or "
+            "`security_keys` (FIDO2 security keys and passkeys only)."
+        ),
+        "securityKeyCertification": (
+            "Only with `mfaDevices: security_keys`: the certification levels a key must have when it is "
+            "activated, by certification (`fido`, `fips-140-2`, `fips-140-3`). Default: any security key."
+        ),
+        "policyName": "Name of the IAM managed policy the StackSet creates in each account. Default: the "
+        "component's name.",
+        "path": "IAM path of that policy (and of created groups). Default: `/`.",
+        "description": "Description of that policy. Default: a sentence saying what it does.",
+        "scpName": "Name of the service control policy. Default: the component's name.",
+        "scpDescription": "Description of the service control policy. Default: a sentence saying what it does.",
+        "stackSetName": "Name of the StackSet (letters, digits and hyphens, starting with a letter). Default: "
+        "the component's name.",
+        "tags": "Tags for the SCP and the StackSet. Default: none.",
+    },
+    outputs={
+        "scpId": "ID of the service control policy (`p-...`).",
+        "scpDocument": "The service control policy, minified as AWS receives it.",
+        "stackSetName": "Name of the StackSet; empty when `stackSet` is off.",
+        "stackSetTemplate": "The StackSet's CloudFormation template as JSON; empty when `stackSet` is off.",
+    },
+    known_at_preview={
+        "targets": "targets must be known at preview: write the root, OU and account IDs as plain strings",
+        "groupNames": "group names must be known at preview: write them as plain strings, not as another "
+        "resource's outputs",
+    },
+)

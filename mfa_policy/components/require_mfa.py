@@ -3,14 +3,17 @@
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, NotRequired, Required, cast
+from typing import TYPE_CHECKING, Any, NotRequired, Required, TypedDict, cast
 
 import pulumi
 import pulumi_aws as aws
-from typing_extensions import TypedDict
 
+from mfa_policy.components.errors import UnansweredInvokeError, UserInputError
+from mfa_policy.components.schema_docs import SchemaDocs
 from mfa_policy.policy.document import DOCUMENT_OPTIONS, build_policy_document, check_document_options
 from mfa_policy.policy.validation import (
+    IAM_NAME_RULE,
+    InvalidInputError,
     check_account_id,
     check_bool,
     check_description,
@@ -26,13 +29,22 @@ DEFAULT_DESCRIPTION = (
     "Requires MFA for every action except enrolling and managing the user's own MFA device (managed by mfa-policy)."
 )
 
+if TYPE_CHECKING:
+    # Python callers may pass aws.iam.Group resources too (see _group_entries).
+    GroupNames = Sequence[str | aws.iam.Group]
+else:
+    # What the provider's schema offers other languages: names (a Union has no schema type).
+    GroupNames = Sequence[str]
+
 
 class RequireMfaPolicyArgs(TypedDict):
     """Arguments of :class:`RequireMfaPolicy`. Only ``group_names`` is required."""
 
-    group_names: Required[Sequence[str]]
-    """IAM groups whose members must use MFA: 1-128 characters of letters, digits and
-    ``+=,.@_-`` each, no duplicates (IAM compares group names case-insensitively)."""
+    group_names: Required[GroupNames]
+    """IAM groups whose members must use MFA: names (1-128 characters of letters, digits and
+    ``+=,.@_-`` each, no duplicates; IAM compares group names case-insensitively) or
+    ``aws.iam.Group`` resources of the same program (children named after the resource's logical
+    name, attached through its ``name`` output, not looked up for the lockout check)."""
 
     create_groups: NotRequired[bool]
     """Create the groups (at ``path``) before attaching the policy. Default ``False``: attach to
@@ -93,18 +105,60 @@ class RequireMfaPolicyArgs(TypedDict):
 _KNOWN_ARGS = frozenset(RequireMfaPolicyArgs.__annotations__)
 
 
+_GROUPS_RULE = (
+    f"a non-empty list of distinct IAM group names ({IAM_NAME_RULE}) or aws.iam.Group resources"
+)
+_NOT_AN_OUTPUT = (
+    "; group names must be known at preview, so not an Output: pass the aws.iam.Group resource itself "
+    "(group_names=[group], not group.name) or the name as a plain string"
+)
+
+
+def _group_entries(value: Any) -> list[tuple[str, str | aws.iam.Group]]:
+    """``group_names`` as (child name key, name or Group resource) pairs, in the order given.
+
+    A name is its own key; a Group resource's key is its logical name (known now, unlike its
+    ``name`` output, and stable across runs). Outputs are refused: child names must be known.
+    """
+    key = "group_names"
+    if isinstance(value, (pulumi.Output, pulumi.output.Unknown)):
+        raise InvalidInputError(key, value, _GROUPS_RULE + _NOT_AN_OUTPUT)
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence) or not value:
+        raise InvalidInputError(key, value, _GROUPS_RULE)
+    entries: list[tuple[str, str | aws.iam.Group]] = []
+    for item in value:
+        if isinstance(item, aws.iam.Group):
+            entries.append((item._name, item))  # Resource keeps its logical name in _name.
+        elif isinstance(item, (pulumi.Output, pulumi.output.Unknown)):
+            raise InvalidInputError(key, value, _GROUPS_RULE + _NOT_AN_OUTPUT)
+        elif isinstance(item, str):
+            entries.append((item, item))
+        else:
+            raise InvalidInputError(key, value, _GROUPS_RULE)
+    names = [item for _, item in entries if isinstance(item, str)]
+    if names:
+        check_group_names(names, key)  # valid names, no duplicates (case-insensitive)
+    keys = [entry_key for entry_key, _ in entries]
+    if len(set(keys)) != len(keys):
+        raise InvalidInputError(key, value, _GROUPS_RULE + "; a resource's logical name counts as its name here")
+    return entries
+
+
 def _validated(args: Mapping[str, Any], name: str) -> dict[str, Any]:
     """Check every argument against its rule and fill in the defaults."""
     unknown = sorted(set(args) - _KNOWN_ARGS)
     if unknown:
-        raise TypeError(
-            f"RequireMfaPolicy got unknown argument(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_KNOWN_ARGS))}."
+        raise InvalidInputError(
+            unknown[0], args[unknown[0]], f"one of RequireMfaPolicy's arguments: {', '.join(sorted(_KNOWN_ARGS))}"
         )
     if "group_names" not in args:
-        raise TypeError("RequireMfaPolicy needs group_names: the IAM groups whose members must use MFA.")
+        raise InvalidInputError("group_names", None, "a value: the IAM groups whose members must use MFA (required)")
     account_id = args.get("account_id")
+    groups = _group_entries(args["group_names"])
     return {
-        "group_names": check_group_names(args["group_names"], "group_names"),
+        "groups": groups,
+        # The names to look up for the lockout check: groups the program creates have no members yet.
+        "group_names": tuple(item for _, item in groups if isinstance(item, str)),
         "create_groups": check_bool(args.get("create_groups", False), "create_groups"),
         "account_id": None if account_id is None else check_account_id(account_id, "account_id"),
         **check_document_options(args),
@@ -116,8 +170,11 @@ def _validated(args: Mapping[str, Any], name: str) -> dict[str, Any]:
     }
 
 
-class DeployerLockoutError(Exception):
-    """The deploying IAM user is in a group the policy is about to enforce."""
+class DeployerLockoutError(pulumi.RunError):
+    """The deploying IAM user is in a group the policy is about to enforce.
+
+    A ``pulumi.RunError``: Pulumi prints its message as one line, without a traceback.
+    """
 
 
 _IAM_USER_ARN = re.compile(r"arn:[^:]+:iam::\d{12}:user/.+")
@@ -145,6 +202,26 @@ def check_deployer_not_enforced(component: str, caller_arn: str, members: Mappin
         )
 
 
+_CALLER_IDENTITY = "aws.get_caller_identity"
+_PARTITION = "aws.get_partition"
+_GET_GROUP = "aws.iam.get_group"
+
+
+def _answered(value: pulumi.Output[Any], component: str, invoke: str, field: str) -> pulumi.Output[Any]:
+    """``value``, failing with a message that names the invoke when it came back empty.
+
+    AWS always answers these fields; an empty one means a test's mocks did not answer the invoke
+    (Pulumi's minimal mocks answer every call with ``{}``).
+    """
+
+    def check(result: Any) -> Any:
+        if result is None:
+            raise UnansweredInvokeError(f"RequireMfaPolicy {component!r}", invoke, field)
+        return result
+
+    return value.apply(check)
+
+
 class RequireMfaPolicy(pulumi.ComponentResource):
     """An IAM managed policy that requires MFA, attached to IAM groups.
 
@@ -170,19 +247,26 @@ class RequireMfaPolicy(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         # Validate everything first: a bad argument registers nothing, not even the component.
-        settings = _validated(args, name)
+        try:
+            settings = _validated(args, name)
+        except InvalidInputError as error:
+            raise UserInputError.from_error(error) from None
         super().__init__(TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
         # Invokes wait for the caller's depends_on, so groups created elsewhere in the same program
         # exist before they are looked up.
         invoke = pulumi.InvokeOutputOptions(parent=self, depends_on=opts.depends_on if opts else None)
-        partition = aws.get_partition_output(opts=invoke).partition
-        check_deployer = not settings["allow_enforcing_deployer"] and not settings["create_groups"]
+        partition = _answered(aws.get_partition_output(opts=invoke).partition, name, _PARTITION, "partition")
+        check_deployer = (
+            not settings["allow_enforcing_deployer"] and not settings["create_groups"] and bool(settings["group_names"])
+        )
         caller = None
         if settings["account_id"] is None or check_deployer:
             caller = aws.get_caller_identity_output(opts=invoke)
-        account_id: pulumi.Input[str] = settings["account_id"] or cast(pulumi.Output, caller).account_id
+        account_id: pulumi.Input[str] = settings["account_id"] or _answered(
+            cast(pulumi.Output, caller).account_id, name, _CALLER_IDENTITY, "accountId"
+        )
 
         document_options = {key: settings[key] for key in DOCUMENT_OPTIONS}
         self.policy_document = pulumi.Output.all(account_id, partition).apply(
@@ -193,9 +277,9 @@ class RequireMfaPolicy(pulumi.ComponentResource):
         checked_document: pulumi.Output[str] = self.policy_document
         if check_deployer and caller is not None:
             members = {
-                group: aws.iam.get_group_output(group_name=group, opts=invoke).users.apply(
-                    lambda users: [user.arn for user in users]
-                )
+                group: _answered(
+                    aws.iam.get_group_output(group_name=group, opts=invoke).users, name, _GET_GROUP, "users"
+                ).apply(lambda users: [user.arn for user in users])
                 for group in settings["group_names"]
             }
 
@@ -203,7 +287,8 @@ class RequireMfaPolicy(pulumi.ComponentResource):
                 check_deployer_not_enforced(name, values[1], values[2])
                 return values[0]
 
-            checked_document = pulumi.Output.all(self.policy_document, caller.arn, pulumi.Output.all(**members)).apply(
+            caller_arn = _answered(caller.arn, name, _CALLER_IDENTITY, "arn")
+            checked_document = pulumi.Output.all(self.policy_document, caller_arn, pulumi.Output.all(**members)).apply(
                 checked
             )
 
@@ -218,13 +303,15 @@ class RequireMfaPolicy(pulumi.ComponentResource):
         )
 
         attached: list[pulumi.Output[str]] = []
-        for group_name in settings["group_names"]:
-            group: pulumi.Input[str] = group_name
-            if settings["create_groups"]:
-                group = aws.iam.Group(f"{name}-{group_name}", name=group_name, path=settings["path"], opts=child).name
-            attachment = aws.iam.GroupPolicyAttachment(
-                f"{name}-{group_name}", group=group, policy_arn=policy.arn, opts=child
-            )
+        for key, entry in settings["groups"]:
+            group: pulumi.Input[str]
+            if isinstance(entry, aws.iam.Group):
+                group = entry.name
+            elif settings["create_groups"]:
+                group = aws.iam.Group(f"{name}-{key}", name=entry, path=settings["path"], opts=child).name
+            else:
+                group = entry
+            attachment = aws.iam.GroupPolicyAttachment(f"{name}-{key}", group=group, policy_arn=policy.arn, opts=child)
             attached.append(attachment.group)
 
         self.policy_arn = policy.arn
@@ -238,3 +325,82 @@ class RequireMfaPolicy(pulumi.ComponentResource):
                 "group_names": self.group_names,
             }
         )
+
+
+# The provider's schema (provider/): the same facts as the docstrings above, for readers in
+# TypeScript, Go, C#, Java and YAML. A new argument needs its description here too.
+SCHEMA_DOCS = SchemaDocs(
+    token=TYPE_TOKEN,
+    description=(
+        "An IAM managed policy that requires MFA, attached to IAM groups. Members of the groups can do "
+        "nothing without an MFA session except enroll and manage their own MFA device (and, if allowed, "
+        "change their password and list users).\n\n"
+        "Children: one `aws:iam/policy:Policy` and, per group, an "
+        "`aws:iam/groupPolicyAttachment:GroupPolicyAttachment` (with `createGroups`, also an "
+        "`aws:iam/group:Group`). The account and partition come from the AWS provider the component "
+        "is given, so a provider for another account puts the policy there."
+    ),
+    inputs={
+        "groupNames": (
+            "IAM groups whose members must use MFA: names of 1-128 letters, digits and `+=,.@_-`, no "
+            "duplicates (IAM compares group names case-insensitively). The names must be known at "
+            "preview: write them as plain strings, not as another resource's outputs."
+        ),
+        "createGroups": (
+            "Create the groups (at `path`) before attaching the policy. Default: `false`, attach to groups "
+            "that already exist."
+        ),
+        "accountId": (
+            "The 12-digit AWS account ID the policy's ARNs name. Default: the account of the deploying "
+            "credentials, read through the component's AWS provider."
+        ),
+        "allowPasswordChangeWithoutMfa": (
+            "Let users change their own password without MFA (a forced password change at first sign-in "
+            "happens before they can reach the MFA page). Default: `false`, as AWS recommends."
+        ),
+        "allowListUsers": "Let users list users and account aliases without MFA, for console navigation. "
+        "Default: `false`.",
+        "selfService": (
+            "Credentials users may manage on their own user, with MFA: any of `password`, `access_keys`, "
+            "`signing_certificates`, `ssh_public_keys`, `service_specific_credentials`. Default: all five."
+        ),
+        "maxMfaAgeSeconds": (
+            "When set, a session whose MFA sign-in is older than this many seconds counts as one without "
+            "MFA. Default: no limit."
+        ),
+        "mfaDevices": (
+            "Which MFA devices users may enroll: `any` (default: every type) or `security_keys` (FIDO2 "
+            "security keys and passkeys only, with or without MFA: no authenticator app or hardware TOTP "
+            "token). Users with security keys only cannot get MFA sessions for the AWS CLI, which need a "
+            "TOTP code; they use roles instead."
+        ),
+        "securityKeyCertification": (
+            "Only with `mfaDevices: security_keys`: the certification levels a key must have when it is "
+            "activated, by certification: `fido` (`L1`, `L1plus`, `L2`, `L2plus`, `L3`, `L3plus`), "
+            "`fips-140-2` or `fips-140-3` (`L1` to `L4`), for example `{\"fido\": [\"L2\", \"L3\"]}`. "
+            "A key must meet every listed certification. Default: any security key."
+        ),
+        "policyName": "Name of the IAM managed policy. Default: the component's name.",
+        "path": "IAM path of the policy (and of created groups). Default: `/`.",
+        "description": (
+            "Description of the IAM policy, at most 1,000 characters. Default: a sentence saying what the "
+            "policy does."
+        ),
+        "tags": "Tags for the IAM policy. Default: none.",
+        "allowEnforcingDeployer": (
+            "Proceed even when the deploying identity is an IAM user in one of the groups. Default: "
+            "`false`: the component stops before creating anything, because the long-term access keys of "
+            "an enforced user can do nothing on the next deployment."
+        ),
+    },
+    outputs={
+        "policyArn": "ARN of the IAM policy.",
+        "policyName": "Name of the IAM policy.",
+        "policyDocument": "The policy document as a JSON string.",
+        "groupNames": "The groups the policy is attached to.",
+    },
+    known_at_preview={
+        "groupNames": "group names must be known at preview: write them as plain strings, not as another "
+        "resource's outputs (name the group literally where you create it, and pass the same name)",
+    },
+)

@@ -23,6 +23,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from mfa_policy.extras import requires_extra
+
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 _REGION = "us-east-1"
 _GENERIC_VALUE = "example"
@@ -300,12 +302,8 @@ def installed_data_version() -> str:
 
 
 def _data_dir() -> Any:
-    try:
+    with requires_extra("verify", "the catalog of AWS actions"):
         return resources.files(DATA_PACKAGE) / "data"
-    except ModuleNotFoundError as error:  # pragma: no cover - depends on the install
-        raise RuntimeError(
-            f"the catalog of AWS actions needs {DATA_PACKAGE}: pip install 'mfa-policy[verify]'"
-        ) from error
 
 
 def _read_json(directory: Any, *parts: str) -> Any:

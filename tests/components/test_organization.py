@@ -184,9 +184,11 @@ def test_bad_input_fails_before_anything_is_registered(pulumi_mocks, args, messa
     assert pulumi_mocks.mocks.calls == []
 
 
-def test_unknown_or_missing_arguments_are_type_errors(pulumi_mocks):
-    with pytest.raises(TypeError, match="needs targets"):
+def test_unknown_or_missing_arguments_are_input_errors(pulumi_mocks):
+    # As for RequireMfaPolicy: an InvalidInputError naming the argument, which Pulumi prints as one line.
+    with pytest.raises(InvalidInputError, match=r"^targets: got None; expected a value") as raised:
         OrganizationMfaGuardrail("g", {"group_names": ["a"]})  # type: ignore[typeddict-item]
-    with pytest.raises(TypeError, match=r"unknown argument.*account_id"):
+    assert isinstance(raised.value, pulumi.RunError)
+    with pytest.raises(InvalidInputError, match=r"^account_id: got '\d{12}'; expected one of Organization"):
         OrganizationMfaGuardrail("g", {"targets": [ROOT], "account_id": ACCOUNT})  # type: ignore[typeddict-unknown-key]
     assert pulumi_mocks.monitor.registered == []

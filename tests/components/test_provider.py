@@ -3,19 +3,38 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import runpy
+import subprocess
+import sys
 import tomllib
+from concurrent import futures
+from dataclasses import replace
 
+import grpc
 import jsonschema
 import pytest
 import yaml
-from pulumi.provider.experimental.component import ComponentProvider
+from google.protobuf import struct_pb2
+from pulumi.errors import InputPropertyError
+from pulumi.output import Output, Unknown
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import (
+    errors_pb2,
+    provider_pb2,
+    provider_pb2_grpc,
+    resource_pb2,
+    resource_pb2_grpc,
+    status_pb2,
+)
 
 from conftest import REFERENCE, ROOT
 from mfa_policy import __version__, build_policy_document
 from mfa_policy.components import organization
 from mfa_policy.components.organization import OrganizationMfaGuardrail
-from mfa_policy.components.require_mfa import TYPE_TOKEN, RequireMfaPolicy, _validated
+from mfa_policy.components.provider import ComponentsProvider
+from mfa_policy.components.require_mfa import TYPE_TOKEN, RequireMfaPolicy, RequireMfaPolicyArgs, _validated
 
 PROVIDER = ROOT / "provider"
 
@@ -45,8 +64,12 @@ def entry_point():
 
 
 @pytest.fixture(scope="module")
-def schema(entry_point):
-    provider = ComponentProvider(entry_point["COMPONENTS"], entry_point["PROVIDER_NAME"], version=__version__)
+def provider(entry_point):
+    return entry_point["provider"]()
+
+
+@pytest.fixture(scope="module")
+def schema(provider):
     return json.loads(provider.schema)
 
 
@@ -102,8 +125,7 @@ def test_the_yaml_consumer_uses_only_what_the_schema_offers(schema):
         assert expression.removeprefix("${requireMfa.").removesuffix("}") in resource["properties"]
 
 
-def test_inputs_from_other_languages_map_to_the_component_arguments(entry_point):
-    provider = ComponentProvider(entry_point["COMPONENTS"], entry_point["PROVIDER_NAME"], version=__version__)
+def test_inputs_from_other_languages_map_to_the_component_arguments(provider):
     definition = provider._component_defs["RequireMfaPolicy"]
     # Numbers arrive as floats over the wire; absent optional inputs are left out.
     mapped = provider.map_inputs(
@@ -138,7 +160,7 @@ ORGANIZATION_OUTPUTS = {
 def test_the_organization_guardrail_schema(schema):
     resource = schema["resources"][organization.TYPE_TOKEN]
     assert resource["isComponent"] is True
-    assert resource["description"].startswith("An SCP and a StackSet")
+    assert resource["description"].startswith("A service control policy and a StackSet")
     inputs = resource["inputProperties"]
     assert set(inputs) == set(ORGANIZATION_INPUTS)
     for name, (type_, item_type) in ORGANIZATION_INPUTS.items():
@@ -155,7 +177,7 @@ def test_the_organization_guardrail_schema(schema):
 
 
 def test_organization_inputs_from_other_languages_map_to_the_component_arguments(entry_point):
-    provider = ComponentProvider(entry_point["COMPONENTS"], entry_point["PROVIDER_NAME"], version=__version__)
+    provider = entry_point["provider"]()
     definition = provider._component_defs["OrganizationMfaGuardrail"]
     mapped = provider.map_inputs(
         {"targets": ["r-ab12"], "groupNames": ["admins"], "callAs": "DELEGATED_ADMIN", "maxMfaAgeSeconds": 900.0},
@@ -169,3 +191,134 @@ def test_organization_inputs_from_other_languages_map_to_the_component_arguments
     }
     settings = organization._validated(mapped, "guardrail")
     assert settings["call_as"] == "DELEGATED_ADMIN" and settings["max_mfa_age_seconds"] == 900
+
+
+def descriptions(node, path="schema"):
+    """Every description in the schema, with where it is."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "description" and isinstance(value, str):
+                yield path, value
+            else:
+                yield from descriptions(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from descriptions(value, f"{path}[{index}]")
+
+
+PYTHON_ONLY = re.compile(r"``|:class:|parent=self|\bopts\b|\b(True|False|None)\b|\bpulumi\.|\baws\.iam\.")
+
+
+def test_descriptions_read_right_in_every_language(schema):
+    argument_names = set(RequireMfaPolicyArgs.__annotations__)
+    found = list(descriptions(schema))
+    assert len(found) >= 1 + len(INPUTS) + len(OUTPUTS)
+    for where, text in found:
+        assert not PYTHON_ONLY.search(text), (where, text)
+        assert not re.search(r"^[ \t]", text, re.MULTILINE), (where, "an indented line renders as code")
+        assert not argument_names & set(re.findall(r"\w+", text)) - {"path", "description", "tags"}, (where, text)
+
+
+def test_schema_docs_must_cover_every_input_and_output(entry_point):
+    docs = entry_point["SCHEMA_DOCS"][0]
+    inputs = {key: value for key, value in docs.inputs.items() if key != "tags"}
+    with pytest.raises(ValueError, match="inputProperties"):
+        ComponentsProvider(
+            entry_point["COMPONENTS"],
+            entry_point["PROVIDER_NAME"],
+            [replace(docs, inputs=inputs), *entry_point["SCHEMA_DOCS"][1:]],
+            version=__version__,
+        )
+
+
+@pytest.mark.parametrize(
+    ("inputs", "prop", "reason"),
+    [
+        ({"groupNames": ["has space"]}, "groupNames", 'groupNames: got ["has space"]; expected a non-empty list'),
+        ({"groupNames": ["a"], "maxMfaAgeSeconds": -5.0}, "maxMfaAgeSeconds", "maxMfaAgeSeconds: got -5"),
+        ({"groupNames": ["a"], "selfService": ["keys"]}, "selfService", 'selfService: got ["keys"]; expected'),
+    ],
+)
+def test_a_bad_input_is_an_input_property_error_naming_its_property(provider, pulumi_mocks, inputs, prop, reason):
+    with pytest.raises(InputPropertyError) as raised:
+        provider.construct("require-mfa", TYPE_TOKEN, inputs)
+    assert raised.value.property_path == prop
+    assert raised.value.reason.startswith(reason)
+    assert "\n" not in raised.value.reason
+    assert pulumi_mocks.mocks.created == []
+
+
+@pytest.mark.parametrize(
+    "group_names",
+    [["admins", Unknown()], [Unknown()], Output.from_input(["admins"])],
+    ids=["one-unknown", "all-unknown", "output"],
+)
+def test_group_names_not_known_at_preview(provider, pulumi_mocks, group_names):
+    with pytest.raises(InputPropertyError) as raised:
+        provider.construct("require-mfa", TYPE_TOKEN, {"groupNames": group_names})
+    assert raised.value.property_path == "groupNames"
+    assert "group names must be known at preview" in raised.value.reason
+    assert "<pulumi.output" not in raised.value.reason
+
+
+class FakeMonitor(resource_pb2_grpc.ResourceMonitorServicer):
+    """Just enough of the engine's resource monitor for a Construct that fails on its inputs."""
+
+    def SupportsFeature(self, request, context):
+        return resource_pb2.SupportsFeatureResponse(hasSupport=False)
+
+
+@pytest.fixture(scope="module")
+def plugin():
+    """The provider started as Pulumi starts a plugin, and a stub to call it over gRPC."""
+    monitor = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    resource_pb2_grpc.add_ResourceMonitorServicer_to_server(FakeMonitor(), monitor)
+    monitor_port = monitor.add_insecure_port("127.0.0.1:0")
+    monitor.start()
+    process = subprocess.Popen(
+        [sys.executable, str(PROVIDER / "__main__.py"), "127.0.0.1:1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        port = process.stdout.readline().strip()
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        yield provider_pb2_grpc.ResourceProviderStub(channel), f"127.0.0.1:{monitor_port}"
+        channel.close()
+    finally:
+        process.kill()
+        process.wait()
+        monitor.stop(None)
+
+
+def test_the_plugin_serves_the_schema_over_grpc(plugin, schema):
+    stub, _ = plugin
+    served = json.loads(stub.GetSchema(provider_pb2.GetSchemaRequest(version=0), timeout=60).schema)
+    assert served == schema
+
+
+@pytest.mark.parametrize(
+    ("group_names", "reason"),
+    [
+        (["bad name"], 'groupNames: got ["bad name"]; expected a non-empty list of distinct IAM group names'),
+        (["admins", rpc.UNKNOWN], 'groupNames: got ["admins", "<unknown at preview>"]; group names must be known'),
+    ],
+)
+def test_construct_over_grpc_reports_the_input_property(plugin, group_names, reason):
+    stub, monitor = plugin
+    inputs = struct_pb2.Struct()
+    inputs.update({"groupNames": group_names})
+    request = provider_pb2.ConstructRequest(
+        project="p", stack="s", type=TYPE_TOKEN, name="x", inputs=inputs, monitorEndpoint=monitor, dryRun=True
+    )
+    with pytest.raises(grpc.RpcError) as raised:
+        stub.Construct(request, timeout=60)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    status = status_pb2.Status.FromString(dict(raised.value.trailing_metadata())["grpc-status-details-bin"])
+    details = errors_pb2.InputPropertiesError()
+    status.details[0].Unpack(details)
+    ((prop, text),) = [(error.property_path, error.reason) for error in details.errors]
+    assert prop == "groupNames"
+    assert text.startswith(reason)

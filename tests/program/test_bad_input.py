@@ -4,7 +4,6 @@ message naming the key, the value given and what is allowed, and registers nothi
 from __future__ import annotations
 
 import json
-import re
 
 import pulumi
 import pytest
@@ -133,6 +132,7 @@ def test_bad_component_arguments(pulumi_mocks, key, value):
         RequireMfaPolicy("require-mfa", arguments)
     assert_one_clear_message(raised.value, key)
     assert raised.value.value == value
+    assert isinstance(raised.value, pulumi.RunError)
     assert pulumi_mocks.mocks.created == []
 
 
@@ -144,12 +144,19 @@ def test_the_default_policy_name_is_checked_too(pulumi_mocks):
 
 
 @pytest.mark.parametrize(
-    ("arguments", "message"),
-    [({}, "needs group_names"), ({"group_names": ["g"], "groups": ["g"]}, "unknown argument(s) groups")],
+    ("arguments", "key", "allowed"),
+    [
+        ({}, "group_names", "a value: the IAM groups whose members must use MFA (required)"),
+        ({"group_names": ["g"], "groups": ["g"]}, "groups", "one of RequireMfaPolicy's arguments: account_id, "),
+    ],
 )
-def test_missing_or_unknown_arguments(pulumi_mocks, arguments, message):
-    with pytest.raises(TypeError, match=re.escape(message)):
+def test_missing_or_unknown_arguments(pulumi_mocks, arguments, key, allowed):
+    # The README promises InvalidInputError for every bad argument, these two included.
+    with pytest.raises(InvalidInputError) as raised:
         RequireMfaPolicy("require-mfa", arguments)
+    assert_one_clear_message(raised.value, key)
+    assert raised.value.allowed.startswith(allowed)
+    assert isinstance(raised.value, pulumi.RunError)  # Pulumi prints it as one line
     assert pulumi_mocks.mocks.created == []
 
 

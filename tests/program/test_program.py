@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
+import pulumi
 import pytest
 
 from conftest import ACCOUNT_ID, ROOT
-from mfa_policy import build_policy_document
+from mfa_policy import DeployerLockoutError, build_policy_document, check_python
 from mfa_policy.policy.validation import InvalidInputError
 from mfa_policy.program.preview import OfflineMocks, run_program
 from mfa_policy.program.project import stack_config
@@ -139,3 +142,52 @@ def test_without_accounts_no_provider_is_created():
     run = run_stack("prod")
     assert not [r for r in run.resources if r.type == "pulumi:providers:aws"]
     assert "accounts" not in run.outputs
+
+
+# Errors a user causes reach Pulumi as a pulumi.RunError, which it prints as one clean line.
+
+
+def test_a_bad_config_value_is_a_run_error_with_the_clean_message(project_copy):
+    (project_copy / "Pulumi.bad.yaml").write_text(
+        "config:\n  mfa-policy:groups: [admins]\n  mfa-policy:createGroups: yes\n"
+    )
+    with pytest.raises(pulumi.RunError) as raised:
+        run_stack("bad", project_copy)
+    assert str(raised.value) == "mfa-policy:createGroups: got 'yes'; expected true or false."
+
+
+def test_the_lockout_check_is_a_run_error_with_the_clean_message():
+    alice = f"arn:aws:iam::{ACCOUNT_ID}:user/alice"
+    mocks = OfflineMocks(ACCOUNT_ID, caller_arn=alice, group_members={"admins": [alice]})
+    config = {"mfa-policy:groups": '["admins"]'}
+    with pytest.raises(pulumi.RunError) as raised:
+        run_program(ROOT / "__main__.py", config, mocks, project="mfa-policy", stack="dev")
+    assert isinstance(raised.value, DeployerLockoutError)
+    assert str(raised.value).startswith(f"RequireMfaPolicy 'require-mfa': you are deploying as the IAM user {alice}")
+    assert "\n" not in str(raised.value)
+
+
+OLD_PYTHON = "import sys; sys.version_info = (3, 10, 14, 'final', 0); "
+
+
+def run_python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+
+
+def test_python_3_10_is_told_which_version_it_needs():
+    with pytest.raises(ImportError, match=r"^mfa-policy needs Python 3.11 or later; this is Python 3.10$"):
+        check_python((3, 10, 14))
+    check_python((3, 11, 0))
+    check_python((4, 0))
+    completed = run_python(OLD_PYTHON + "import mfa_policy")
+    assert completed.returncode == 1
+    assert (
+        completed.stderr.splitlines()[-1] == "ImportError: mfa-policy needs Python 3.11 or later; this is Python 3.10"
+    )
+
+
+def test_the_program_on_python_3_10_fails_with_a_run_error():
+    completed = run_python("import pulumi, runpy; " + OLD_PYTHON + "runpy.run_path('__main__.py')")
+    assert completed.returncode == 1
+    last = completed.stderr.splitlines()[-1]
+    assert last == "pulumi.errors.RunError: mfa-policy needs Python 3.11 or later; this is Python 3.10"

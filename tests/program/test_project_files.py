@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 
 import jsonschema
@@ -22,12 +23,29 @@ def test_pulumi_yaml_validates_against_the_project_schema():
 
 def test_the_schema_check_can_fail():
     schema = json.loads((REFERENCE / "pulumi-project.schema.json").read_text())
-    broken = {"name": "x", "runtime": "python", "config": {"groups": {"type": "array"}}}  # array without items
-    try:
-        jsonschema.validate(broken, schema)
-    except jsonschema.ValidationError:
-        return
-    raise AssertionError("an array config declaration without items must not validate")
+    for broken in (
+        {"name": "x", "runtime": "python", "config": {"groups": {"type": "list"}}},  # not a config type
+        {"name": "x", "runtime": "python", "config": {"groups": {"type": "array", "items": {}}}},  # items need type
+        {"name": "x"},  # no runtime
+    ):
+        try:
+            jsonschema.validate(broken, schema)
+        except jsonschema.ValidationError:
+            continue
+        raise AssertionError(f"{broken} must not validate")
+
+
+def test_the_project_schema_is_the_refreshed_copy_and_says_where_it_came_from():
+    """tests/data/SOURCES.md names the repository, path and commit of the copy."""
+    schema = json.loads((REFERENCE / "pulumi-project.schema.json").read_text())
+    assert schema["$id"] == "https://github.com/pulumi/pulumi/blob/master/sdk/go/common/workspace/project.json"
+    sources = (REFERENCE / "SOURCES.md").read_text()
+    (line,) = [line for line in sources.splitlines() if line.startswith("| `pulumi-project.schema.json`")]
+    assert "`pulumi/pulumi`" in line and "`sdk/go/common/workspace/project.json`" in line
+    assert re.search(r"commit `[0-9a-f]{40}`", line)
+    # What the current schema has and the old copy lacked: project-level config values.
+    jsonschema.validate({"name": "x", "runtime": "python", "config": {"region": {"value": "eu-west-1"}}}, schema)
+    jsonschema.validate({"name": "x", "runtime": "python", "config": {"zones": ["a", "b"]}}, schema)
 
 
 def test_stack_files_only_use_declared_keys():

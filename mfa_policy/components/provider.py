@@ -1,0 +1,91 @@
+"""The component provider that hosts the components for TypeScript, Go, C#, Java and YAML.
+
+The SDK's ``ComponentProvider`` infers the schema from the components' type annotations and takes
+the descriptions from the Python docstrings, which speak Python (``parent=self``, ``False``,
+reStructuredText). ``ComponentsProvider`` keeps the inferred types and replaces every description
+with the component's ``SchemaDocs``: text written for every language. It also turns a bad input
+into the SDK's ``InputPropertyError`` naming the schema's property (``groupNames``), which Pulumi
+shows as a clean message, instead of a Python traceback.
+
+A component joins by having a ``SchemaDocs`` (one description per schema input and output; the
+provider refuses to start when one is missing or extra) and raising ``InvalidInputError`` for
+bad arguments.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from pulumi import ComponentResource, ResourceOptions
+from pulumi.errors import InputPropertyError
+from pulumi.output import Inputs, Output, Unknown
+from pulumi.provider.experimental.component import ComponentProvider
+from pulumi.provider.provider import ConstructResult
+from pulumi.provider.server import ComponentInitError
+
+from mfa_policy.components.schema_docs import SchemaDocs, apply_schema_docs
+from mfa_policy.policy.validation import InvalidInputError
+
+
+def _has_outputs(value: Any) -> bool:
+    if isinstance(value, (Unknown, Output)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_has_outputs(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_outputs(item) for item in value.values())
+    return False
+
+
+def _shown(value: Any) -> str:
+    """A value as the user wrote it in their language: JSON, with placeholders for outputs."""
+
+    def placeholder(item: Any) -> str:
+        if isinstance(item, Unknown):
+            return "<unknown at preview>"
+        if isinstance(item, Output):
+            return "<output>"
+        return repr(item)
+
+    try:
+        return json.dumps(value, default=placeholder)
+    except ValueError:
+        return repr(value)
+
+
+class ComponentsProvider(ComponentProvider):
+    """``ComponentProvider`` with language-neutral descriptions and bad inputs as input errors."""
+
+    def __init__(
+        self,
+        components: list[type[ComponentResource]],
+        name: str,
+        docs: Sequence[SchemaDocs],
+        version: str = "0.0.0",
+    ) -> None:
+        super().__init__(components, name, version=version)
+        self._docs = {doc.token: doc for doc in docs}
+        self.schema = json.dumps(apply_schema_docs(json.loads(self.schema or "{}"), docs))
+
+    def construct(
+        self,
+        name: str,
+        resource_type: str,
+        inputs: Inputs,
+        options: ResourceOptions | None = None,
+    ) -> ConstructResult:
+        try:
+            return super().construct(name, resource_type, inputs, options)
+        except ComponentInitError as error:
+            inner = error.inner
+            if not isinstance(inner, InvalidInputError):
+                raise
+            definition = self._component_defs[resource_type.rsplit(":", 1)[-1]]
+            schema_names = {python: schema for schema, python in definition.inputs_mapping.items()}
+            prop = schema_names.get(inner.key, inner.key)
+            preview_rule = self._docs[resource_type].known_at_preview.get(prop)
+            if preview_rule and _has_outputs(inner.value):
+                raise InputPropertyError(prop, f"{prop}: got {_shown(inner.value)}; {preview_rule}.") from None
+            raise InputPropertyError(prop, f"{prop}: got {_shown(inner.value)}; expected {inner.allowed}.") from None
