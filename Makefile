@@ -25,17 +25,27 @@ lint: $(STAMP)
 # The ranges we publish are the ranges we test. In $(LOWEST): uv (from PyPI, in its own venv)
 # resolves EVERY dependency, direct and transitive, to the lowest version allowed, among those
 # published as wheels (some ancient releases are sdists that no longer build on Python 3.11).
-# env/: the package with every extra, then the whole test suite. program/: only requirements.txt,
-# as `pulumi up` installs the program, then the program's offline preview.
+# The test tools' own dependencies get the floors in tests/lowest-test-tools.txt (moto[server]
+# allows Flask 0.11); a check first makes sure none of those is a runtime dependency (the package
+# with its `verify` and `audit` extras, what users install), so every runtime one stays lowest.
+# env/: all of that, then the whole test suite. program/: only requirements.txt, as `pulumi up`
+# installs the program, then the program's offline preview.
 LOWEST ?= .venv-lowest
 UV := $(LOWEST)/uv/bin/uv
 UV_LOWEST := --resolution lowest --only-binary :all:
+TOOL_FLOORS := tests/lowest-test-tools.txt
 
 test-lowest:
 	test -x $(UV) || ($(PYTHON) -m venv $(LOWEST)/uv && $(LOWEST)/uv/bin/pip install --quiet "uv>=0.5,<1")
 	test -x $(LOWEST)/env/bin/python || $(PYTHON) -m venv $(LOWEST)/env
-	$(UV) pip compile --quiet $(UV_LOWEST) --python $(LOWEST)/env/bin/python --extra verify --extra audit --extra dev \
-		pyproject.toml -o $(LOWEST)/env.txt
+	$(UV) pip compile --quiet $(UV_LOWEST) --python $(LOWEST)/env/bin/python --extra verify --extra audit \
+		pyproject.toml -o $(LOWEST)/runtime.txt
+	$(PYTHON) -c 'import re, sys; runtime = {l.split("==")[0].lower() for l in open(sys.argv[1]) if "==" in l}; \
+		tools = {re.split("[<>=!~ ]", l.strip())[0].lower() for l in open(sys.argv[2]) if l.strip() and not l.startswith("#")}; \
+		sys.exit(f"{sys.argv[2]} would raise runtime dependencies: {sorted(runtime & tools)}" if runtime & tools else 0)' \
+		$(LOWEST)/runtime.txt $(TOOL_FLOORS)
+	$(UV) pip compile --quiet $(UV_LOWEST) --python $(LOWEST)/env/bin/python --extra verify --extra audit \
+		--extra dev --constraint $(TOOL_FLOORS) pyproject.toml -o $(LOWEST)/env.txt
 	$(UV) pip sync --quiet --only-binary :all: --python $(LOWEST)/env/bin/python $(LOWEST)/env.txt
 	$(UV) pip install --quiet --no-deps --python $(LOWEST)/env/bin/python -e .
 	$(LOWEST)/env/bin/python -m pytest -q -p no:cacheprovider

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +64,28 @@ def pulumi_mocks() -> Iterator[PulumiMocks]:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         asyncio.set_event_loop(None)
         loop.close()
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto in server mode on 127.0.0.1 (a real HTTP endpoint): yields its URL, with empty state.
+
+    moto keeps its state per process, shared by every server, so it is reset on the way in and
+    out. The port is picked here: ``ThreadedMotoServer.get_host_and_port`` is newer than the
+    lowest moto our ranges allow.
+    """
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    reset = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
+    try:
+        urllib.request.urlopen(reset).read()
+        yield url
+        urllib.request.urlopen(reset).read()
+    finally:
+        server.stop()

@@ -34,9 +34,8 @@ from typing import Any, ClassVar
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
-from conftest import ROOT
+from conftest import ROOT, moto_server
 from mfa_policy.audit.aws import HARDWARE_TOTP, SECURITY_KEY, VIRTUAL, AuditError, read_account
 from mfa_policy.audit.verdicts import (
     LOCKED_OUT,
@@ -64,13 +63,8 @@ def _post(url: str, body: bytes = b"") -> None:
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    # moto keeps its state per process, shared by every server: leave none to other modules.
-    _post(f"http://{host}:{port}/moto-api/reset")
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture

@@ -10,14 +10,13 @@ documents), SCP evaluation, and automatic deployment to accounts that join later
 from __future__ import annotations
 
 import json
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
+from conftest import moto_server
 from mfa_policy import build_policy_document
 from mfa_policy.policy.scp import build_scp_document, scp_json
 from mfa_policy.policy.stackset_template import build_stackset_template
@@ -28,15 +27,8 @@ OPTIONS = {"max_mfa_age_seconds": 900, "allow_list_users": True}
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[dict[str, Any]]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    # moto keeps its state per process, shared by every server: start from an empty one.
-    urllib.request.urlopen(urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST")).read()
-    try:
-        yield {"endpoint_url": f"http://{host}:{port}", "region_name": "us-east-1"}
-    finally:
-        server.stop()
+    with moto_server() as url:
+        yield {"endpoint_url": url, "region_name": "us-east-1"}
 
 
 def client(service: str, endpoint: dict[str, Any], credentials: dict[str, str] | None = None):
