@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from mfa_policy.extras import requires_extra
+
 # What the audit needs, and nothing more: the policy the AccessDenied message and the docs show.
 REQUIRED_ACTIONS = (
     "iam:GenerateCredentialReport",
@@ -37,7 +39,6 @@ READ_ONLY_POLICY: dict[str, Any] = {
     "Version": "2012-10-17",
     "Statement": [{"Sid": "MfaPolicyAudit", "Effect": "Allow", "Action": list(REQUIRED_ACTIONS), "Resource": "*"}],
 }
-INSTALL_HINT = "the audit reads AWS with boto3, which is not installed: pip install 'mfa-policy[audit]'"
 DEFAULT_MAX_ATTEMPTS = 10  # per request, botocore's standard retry mode (its default is 3)
 
 VIRTUAL = "virtual"
@@ -293,12 +294,10 @@ def read_account(
     small pages; ``progress(done, total)`` is called as users' MFA devices are read. Raises
     ``AuditError`` with one line for any failure.
     """
-    try:
+    with requires_extra("audit", "the audit of a live account"):
         import boto3
         from botocore.config import Config
         from botocore.exceptions import BotoCoreError, ClientError
-    except ImportError:
-        raise AuditError(INSTALL_HINT) from None
 
     try:
         session = boto3.Session(profile_name=profile, region_name=region)

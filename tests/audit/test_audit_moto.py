@@ -372,8 +372,10 @@ def test_without_boto3_one_line_says_what_to_install():
         cwd=ROOT, capture_output=True, text=True, check=False,
     )
     assert completed.returncode == 2
-    assert completed.stderr == "error: the audit reads AWS with boto3, which is not installed: " \
+    assert completed.stderr == (
+        "error: the audit of a live account needs the 'audit' extra (boto3 is not installed): "
         "pip install 'mfa-policy[audit]'\n"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
