@@ -733,11 +733,12 @@ def _relabelled(found: list[Counterexample], who: str) -> list[Counterexample]:
 def check_g10(verifier: OrganizationVerifier) -> list[Counterexample]:
     """G10 the guardrail touches IAM users only: under the SCP, next to allow-all, roles,
     federated users and the root user without MFA may do everything; an IAM user in no group
-    gets G1 (only the bootstrap set without MFA, on herself, and she can enroll) and G5 with MFA."""
+    gets G1 (only the bootstrap set without MFA, on herself, and she can enroll), G5 with MFA,
+    and G9 (only the allowed device types enroll: the SCP carries the device-type denies)."""
     no_group = OrganizationVerifier(ALLOW_ALL, verifier.intent, verifier.scp, verifier.catalog)
     found = _catalog_wide(no_group, "G10", _untouched_contexts(), allowed=True)
-    found += _relabelled(check_g1(no_group), "IAM user in no group")
-    found += _relabelled(check_g5(no_group), "IAM user in no group")
+    for check in (check_g1, check_g5, check_g9):
+        found += _relabelled(check(no_group), "IAM user in no group")
     # Locked down, not locked out: the bootstrap set still works on her own user.
     enrolment = [
         no_group.expect("G10", NEXT_TO_ALLOW_ALL, action, resource, context, True)

@@ -102,3 +102,27 @@ def test_the_scp_layer_is_in_the_decisions():
     keys = verifier.contexts["keys"]
     assert verifier.decide(NEXT_TO_ALLOW_ALL, "s3:ListAllMyBuckets", "*", keys) is Decision.EXPLICIT_DENY
     assert verifier.decide(NEXT_TO_ALLOW_ALL, "s3:ListAllMyBuckets", "*", verifier.contexts["mfa"]) is Decision.ALLOW
+
+
+SECURITY_KEYS = [
+    {"mfa_devices": "security_keys"},
+    {"mfa_devices": "security_keys", "security_key_certification": {"fido": ["L2", "L3"]}},
+]
+DEVICE_DENIES = ("DenyVirtual", "DenyMfaEnroll", "DenySecurityKeys")
+
+
+@pytest.mark.parametrize("options", SECURITY_KEYS, ids=["keys", "keys+certification"])
+def test_security_keys_only_holds_under_the_scp(options):
+    document, intent = intent_for_builder(TEST_ACCOUNT_ID, "aws", **options)
+    assert failures(check_all_organization(document, intent, build_scp_document("aws", **options), CATALOG)) == {}
+
+
+@pytest.mark.parametrize("options", SECURITY_KEYS, ids=["keys", "keys+certification"])
+def test_an_scp_without_the_device_type_denies_lets_a_user_in_no_group_enroll_totp(options):
+    # The managed policy has its own device-type denies; G10 checks the SCP alone keeps G9 for a
+    # user in no group, so an SCP that drops them must fail.
+    broken = build_scp_document("aws", **options)
+    broken["Statement"] = [s for s in broken["Statement"] if not s["Sid"].startswith(DEVICE_DENIES)]
+    found = g10(broken, **options)
+    assert found and all(c.context.startswith("IAM user in no group, ") for c in found)
+    assert {"iam:EnableMFADevice", "iam:CreateVirtualMFADevice"} <= {c.action for c in found}
