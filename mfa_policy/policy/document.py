@@ -22,6 +22,7 @@ without MFA may do, for given options) and ``device_type_statements`` (the enrol
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -402,4 +403,6 @@ def build_policy_document(
             )
         )
     statements += device_denies
-    return {"Version": POLICY_VERSION, "Statement": statements}
+    # A fresh copy: statements share lists and the module's condition, which a caller that edits
+    # the returned document must not change for the next one.
+    return copy.deepcopy({"Version": POLICY_VERSION, "Statement": statements})

@@ -382,8 +382,43 @@ def _catalog_wide(
 
 
 def check_g1(verifier: Verifier) -> list[Counterexample]:
-    """G1 lockdown: without MFA, next to allow-all, everything but the bootstrap set is denied."""
-    return _catalog_wide(verifier, "G1", verifier.no_mfa_contexts, allowed=False)
+    """G1 lockdown: without MFA, next to allow-all, everything but the bootstrap set is denied.
+
+    A Deny conditioned on a key the request contexts never set (``aws:SourceIp``, a principal
+    tag, ...) is evaluated as if the key were absent, which a real request may not be: where it
+    carries the key, such a Deny may not apply. The lockdown is then not proven, and each such
+    key is a counterexample."""
+    return _unmodelled_deny_keys(verifier) + _catalog_wide(verifier, "G1", verifier.no_mfa_contexts, allowed=False)
+
+
+def modelled_condition_keys(verifier: Verifier) -> set[str]:
+    """The condition keys (lower case) the verifier's request contexts set, in some context."""
+    keys = {key for context in verifier.contexts.values() for key in context.values}
+    keys |= {key.lower() for registration in verifier.registrations for key in registration.keys}
+    return keys
+
+
+def _unmodelled_deny_keys(verifier: Verifier) -> list[Counterexample]:
+    modelled = modelled_condition_keys(verifier)
+    documents = [verifier.document, *([verifier.scp] if isinstance(verifier, OrganizationVerifier) else [])]
+    found = []
+    for document in documents:
+        statements = document.get("Statement", [])
+        for statement in [statements] if isinstance(statements, dict) else statements:
+            if statement.get("Effect") != "Deny":
+                continue
+            for keys in statement.get("Condition", {}).values():
+                for key in keys:
+                    if key.lower() not in modelled:
+                        found.append(
+                            Counterexample(
+                                "G1",
+                                key,
+                                decision=f"Deny {statement.get('Sid', '?')} depends on {key}, which the verifier "
+                                "does not vary: where a request carries it, the Deny may not apply",
+                            )
+                        )
+    return found
 
 
 def _bootstrap_requests(verifier: Verifier) -> Iterator[tuple[str, str, RequestContext]]:

@@ -292,3 +292,14 @@ def test_bad_arguments_raise_value_error_naming_the_argument(arguments, key):
     with pytest.raises(ValueError, match=f"^{key}: got ") as raised:
         build_policy_document(call.pop("account_id"), **call)
     assert isinstance(raised.value, InvalidInputError)
+
+
+def test_editing_a_returned_document_does_not_change_the_next_one():
+    first = build_policy_document("111122223333", max_mfa_age_seconds=60)
+    for statement in first["Statement"]:
+        statement.setdefault("Condition", {})["NotIpAddress"] = {"aws:SourceIp": "203.0.113.0/24"}
+        for element in ("Resource", "NotResource"):
+            if isinstance(statement.get(element), list):
+                statement[element].append("arn:aws:iam::111122223333:user/mallory")
+    assert "NotIpAddress" not in json.dumps(build_policy_document("111122223333", max_mfa_age_seconds=60))
+    assert "mallory" not in json.dumps(build_policy_document("111122223333", max_mfa_age_seconds=60))

@@ -387,3 +387,21 @@ def test_registration_variants():
 
 def test_there_are_nine_guarantees():
     assert list(GUARANTEES) == [f"G{n}" for n in range(1, 10)]
+
+
+@pytest.mark.parametrize(
+    ("operator", "key", "value"),
+    [
+        ("NotIpAddress", "aws:SourceIp", "203.0.113.0/24"),
+        ("StringNotEquals", "aws:PrincipalTag/mfa-exempt", "true"),
+    ],
+)
+def test_a_deny_on_a_key_the_verifier_does_not_vary_fails_g1(operator, key, value):
+    # Requests from that range (or with that tag) are not denied: the lockdown is not proven.
+    document, intent = intent_for_builder(TEST_ACCOUNT_ID)
+    for statement in document["Statement"]:
+        if statement["Effect"] == "Deny":
+            statement["Condition"][operator] = {key: value}
+    found = check_all(document, intent)["G1"]
+    assert {c.action for c in found} == {key}
+    assert all("does not vary" in c.decision for c in found)
