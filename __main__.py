@@ -18,24 +18,17 @@ import pulumi_aws as aws
 
 from mfa_policy import InvalidInputError, OrganizationMfaGuardrail, RequireMfaPolicy
 from mfa_policy.components.errors import UserInputError
-from mfa_policy.program.config import (
-    COMPONENT_NAME,
-    NAMESPACE,
-    ORGANIZATION_COMPONENT_NAME,
-    read_accounts,
-    read_organization,
-    read_settings,
-)
+from mfa_policy.program.config import COMPONENT_NAME, NAMESPACE, ORGANIZATION_COMPONENT_NAME, read_program_config
 
 # Every error a user can cause is a pulumi.RunError: Pulumi prints its message as one line. The
-# component raises its own (bad arguments, the deployer lockout check); the config is read here.
+# component raises its own (bad arguments, the deployer lockout check); the config is read here,
+# every key the engine passed (a misspelled one is an error, not a silent default).
 config = pulumi.Config(NAMESPACE)
 try:
-    settings = read_settings(config.get)
-    organization = read_organization(config.get)
-    accounts = read_accounts(config.get) if organization is None else ()
+    program = read_program_config(config.get, {**pulumi.runtime.get_config_env(), **pulumi.runtime.config.CONFIG.get()})
 except InvalidInputError as error:
     raise UserInputError.from_error(error) from None
+settings, organization, accounts = program.settings, program.organization, program.accounts
 
 if organization is not None:
     guardrail = OrganizationMfaGuardrail(ORGANIZATION_COMPONENT_NAME, organization.guardrail_args(settings))

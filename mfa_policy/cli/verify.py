@@ -44,9 +44,12 @@ def _intent_flags(args: argparse.Namespace) -> dict[str, Any]:
     return flags
 
 
-def _target(args: argparse.Namespace) -> tuple[dict[str, Any], Any, str]:
-    """The policy document to check, its intent, and a label saying what it is."""
-    from mfa_policy.policy.document import DOCUMENT_OPTIONS
+# The policy document to check, its intent, a label saying what it is, and the SCP above it (or None).
+Target = tuple[dict[str, Any], Any, str, dict[str, Any] | None]
+
+
+def _target(args: argparse.Namespace) -> Target:
+    """The policy document to check, its intent, a label, and the organization SCP if any."""
     from mfa_policy.verifier.evaluation import PolicyFormatError, PolicySet
     from mfa_policy.verifier.guarantees import TEST_ACCOUNT_ID, intent_for_builder, intent_for_file
 
@@ -68,20 +71,60 @@ def _target(args: argparse.Namespace) -> tuple[dict[str, Any], Any, str]:
             PolicySet([document])
         except PolicyFormatError as error:
             raise BadInput(f"{path} is not an IAM policy document: {error}") from None
-        return document, intent_for_file(document, **flags), f"policy file {path}"
+        intent = intent_for_file(document, **flags)
+        if args.organization:
+            raise BadInput("--organization checks the project's SCP and policy; it cannot take --policy-file")
+        return document, intent, f"policy file {path}", None
     if args.stack:
-        from mfa_policy.program.config import read_settings
+        from mfa_policy.program.config import read_program_config
         from mfa_policy.program.project import partition_for_region, stack_config
 
         project, config = stack_config(Path(args.cwd), args.stack)
-        settings = read_settings(lambda key: config.get(f"{project}:{key}"))
-        account_id = settings.get("account_id", TEST_ACCOUNT_ID)
+        program = read_program_config(lambda key: config.get(f"{project}:{key}"), config)
+        account_id = program.settings.get("account_id", TEST_ACCOUNT_ID)
         partition = partition_for_region(config.get("aws:region"))
-        options = {key: settings[key] for key in DOCUMENT_OPTIONS if key in settings}
-        document, intent = intent_for_builder(account_id, partition, **options)
-        return document, intent, f"stack {args.stack!r} (account {account_id}, partition {partition})"
+        where = f"account {account_id}"
+        if program.accounts:
+            # One policy per account, the same options in each: checked for the first.
+            account_id = program.accounts[0].account_id
+            named = ", ".join(f"{target.name} {target.account_id}" for target in program.accounts)
+            where = f"accounts {named}: the same policy in each, checked for {account_id}"
+        document, intent = intent_for_builder(account_id, partition, **program.document_options())
+        label = f"stack {args.stack!r} ({where}, partition {partition})"
+        if program.organization is not None or args.organization:
+            return _with_scp(document, intent, label)
+        return document, intent, label, None
     document, intent = intent_for_builder(TEST_ACCOUNT_ID, "aws", **flags)
-    return document, intent, f"the project's policy with these options (account {TEST_ACCOUNT_ID})"
+    label = f"the project's policy ({_options_label(flags)}; account {TEST_ACCOUNT_ID})"
+    if args.organization:
+        return _with_scp(document, intent, label)
+    return document, intent, label, None
+
+
+def _with_scp(document: dict[str, Any], intent: Any, label: str) -> Target:
+    """The target checked under the organization SCP built for the same options."""
+    from mfa_policy.policy.scp import build_scp_document
+
+    options = {key: value for key, value in intent.document_options().items() if key != "self_service"}
+    scp = build_scp_document(intent.partition, **options)
+    return document, intent, label + ", under the organization SCP and FullAWSAccess", scp
+
+
+def _options_label(options: dict[str, Any]) -> str:
+    """The options a check stands for, in a few words: ``defaults`` or ``allow_list_users, ...``."""
+    if not options:
+        return "defaults"
+    shown = []
+    for key, value in options.items():
+        if value is True:
+            shown.append(key)
+        elif isinstance(value, (tuple, list)):
+            shown.append(f"{key}={','.join(value) or 'none'}")
+        elif isinstance(value, dict):
+            shown.append(f"{key}={json.dumps(value, separators=(',', ':'))}")
+        else:
+            shown.append(f"{key}={value}")
+    return ", ".join(shown)
 
 
 def _certification(text: str) -> Any:
@@ -123,34 +166,6 @@ def _device_flags(args: argparse.Namespace) -> dict[str, Any]:
     return flags
 
 
-def _organization_scp(args: argparse.Namespace, intent: Any) -> dict[str, Any] | None:
-    """The SCP to verify under: with --organization, or for a stack that sets mfa-policy:organization."""
-    from mfa_policy.policy.scp import build_scp_document
-
-    options = {
-        "allow_password_change_without_mfa": intent.allow_password_change_without_mfa,
-        "allow_list_users": intent.allow_list_users,
-    }
-    if intent.max_mfa_age_seconds is not None:
-        options["max_mfa_age_seconds"] = intent.max_mfa_age_seconds
-    if intent.security_keys_only:
-        options["mfa_devices"] = intent.mfa_devices
-        if intent.security_key_certification:
-            options["security_key_certification"] = dict(intent.security_key_certification)
-    if getattr(args, "organization", False):
-        if args.policy_file:
-            raise BadInput("--organization checks the project's SCP and policy; it cannot take --policy-file")
-        return build_scp_document(intent.partition, **options)
-    if args.stack:
-        from mfa_policy.program.config import read_organization
-        from mfa_policy.program.project import stack_config
-
-        project, config = stack_config(Path(args.cwd), args.stack)
-        if read_organization(lambda key: config.get(f"{project}:{key}")) is not None:
-            return build_scp_document(intent.partition, **options)
-    return None
-
-
 def _given_intent_flags(args: argparse.Namespace) -> list[str]:
     given = {
         "--allow-password-change-without-mfa": args.allow_password_change_without_mfa,
@@ -176,15 +191,13 @@ def _verify(args: argparse.Namespace) -> int:
     from mfa_policy.verifier.catalog import load_catalog
     from mfa_policy.verifier.guarantees import GUARANTEES, check_all, check_all_organization, organization_guarantees
 
-    document, intent, label = _target(args)
-    scp = _organization_scp(args, intent)
+    document, intent, label, scp = _target(args)
     catalog = load_catalog()
     guarantees = GUARANTEES
     if scp is None:
         results = check_all(document, intent, catalog)
     else:
         guarantees = organization_guarantees()  # the same table, plus G10
-        label += ", under the organization SCP and FullAWSAccess"
         results = check_all_organization(document, intent, scp, catalog)
     failed = [name for name, found in results.items() if found]
     if args.json:
@@ -212,7 +225,7 @@ def _verify(args: argparse.Namespace) -> int:
         if not found:
             print(f"{name} {title} ... pass")
             continue
-        print(f"{name} {title} ... FAIL ({len(found)} counterexamples)")
+        print(f"{name} {title} ... FAIL ({len(found)} counterexample{'s' if len(found) > 1 else ''})")
         for counterexample in found[:_SHOWN_COUNTEREXAMPLES]:
             print(f"    {counterexample}")
         if len(found) > _SHOWN_COUNTEREXAMPLES:
@@ -231,13 +244,8 @@ def _explain(args: argparse.Namespace) -> int:
         decision_matrix,
     )
 
-    document, intent, label = _target(args)
-    scp = _organization_scp(args, intent)
-    if scp is None:
-        verifier = Verifier(document, intent)
-    else:
-        label += ", under the organization SCP and FullAWSAccess"
-        verifier = OrganizationVerifier(document, intent, scp)
+    document, intent, label, scp = _target(args)
+    verifier = Verifier(document, intent) if scp is None else OrganizationVerifier(document, intent, scp)
     matrix = decision_matrix(verifier)
     catalog = _catalog_summary(verifier.catalog)
     outside = {

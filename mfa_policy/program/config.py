@@ -9,13 +9,14 @@ with the same rules as the component (so a message names the config key, such as
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mfa_policy.policy.document import SELF_SERVICE_NAMES
+from mfa_policy.policy.document import DOCUMENT_OPTIONS, SELF_SERVICE_NAMES
 from mfa_policy.policy.validation import (
     CERTIFICATION_RULE,
     InvalidInputError,
@@ -333,3 +334,51 @@ def read_organization(get: Callable[[str], str | None]) -> OrganizationSettings 
         region = check_region(region, f"{ORGANIZATION_KEY}.region")
     call_as = check_call_as(value.get("callAs", "SELF"), f"{ORGANIZATION_KEY}.callAs")
     return OrganizationSettings(targets, stack_set, region, call_as)
+
+
+# Keys Pulumi.yaml cannot declare (objects): the program reads them itself.
+OBJECT_KEYS = ("accounts", "securityKeyCertification", "organization")
+
+
+def check_known_keys(config: Mapping[str, Any]) -> None:
+    """Raise ``InvalidInputError`` for a key in this program's namespace that it does not read.
+
+    ``config`` maps full keys (``mfa-policy:groups``) to values. Pulumi passes every
+    ``mfa-policy:*`` value through, misspelled or not; without this check a stack with
+    ``mfa-policy:createGroup: true`` would deploy with the default, silently.
+    """
+    known = [key.name for key in CONFIG_KEYS] + list(OBJECT_KEYS)
+    for full_key in sorted(config):
+        namespace, _, name = full_key.partition(":")
+        if namespace != NAMESPACE or name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {NAMESPACE}:{close[0]}?)" if close else ""
+        raise InvalidInputError(full_key, config[full_key], f"a key this program reads{hint}: {', '.join(known)}")
+
+
+@dataclass(frozen=True)
+class ProgramConfig:
+    """A stack's config, read and checked: what the program builds from it."""
+
+    settings: dict[str, Any]
+    """``RequireMfaPolicy``'s arguments (and the policy options of the organization guardrail)."""
+    organization: OrganizationSettings | None
+    accounts: tuple[AccountTarget, ...]
+
+    def document_options(self) -> dict[str, Any]:
+        """The ``build_policy_document`` options the stack sets."""
+        return {key: self.settings[key] for key in DOCUMENT_OPTIONS if key in self.settings}
+
+
+def read_program_config(get: Callable[[str], str | None], config: Mapping[str, Any]) -> ProgramConfig:
+    """Read every key the program reads with ``get(name)``, after checking that ``config`` (every
+    full key given to the program) holds no unknown key of this namespace.
+
+    Raises ``InvalidInputError`` naming the first key that breaks its rule.
+    """
+    check_known_keys(config)
+    settings = read_settings(get)
+    organization = read_organization(get)
+    accounts = read_accounts(get) if organization is None else ()
+    return ProgramConfig(settings, organization, accounts)

@@ -115,6 +115,20 @@ class Intent:
             extra += LIST_USERS_BOOTSTRAP
         return base + extra
 
+    def document_options(self) -> dict[str, Any]:
+        """The ``build_policy_document`` options this intent stands for (unset ones left out)."""
+        options: dict[str, Any] = {
+            "allow_password_change_without_mfa": self.allow_password_change_without_mfa,
+            "allow_list_users": self.allow_list_users,
+            "self_service": self.self_service,
+            "mfa_devices": self.mfa_devices,
+        }
+        if self.max_mfa_age_seconds is not None:
+            options["max_mfa_age_seconds"] = self.max_mfa_age_seconds
+        if self.security_key_certification:
+            options["security_key_certification"] = dict(self.security_key_certification)
+        return options
+
     def arn(self, resource: str) -> str:
         return f"arn:{self.partition}:iam::{self.account_id}:{resource}"
 

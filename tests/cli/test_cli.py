@@ -248,3 +248,47 @@ def test_the_usage_line_names_the_command_as_it_was_run(capsys):
         [sys.executable, "-m", "mfa_policy", "--help"], capture_output=True, text=True, cwd=ROOT, check=False
     )
     assert completed.stdout.startswith("usage: python -m mfa_policy ")
+
+
+# A stack's whole config, as the program reads it ---------------------------------------------
+
+
+def project_with_stack(tmp_path, config: str):
+    import shutil
+
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "Pulumi.s.yaml").write_text("config:\n  mfa-policy:groups: [admins]\n" + config)
+    return str(tmp_path)
+
+
+def test_verify_refuses_a_stack_with_a_misspelled_key(tmp_path, capsys):
+    cwd = project_with_stack(tmp_path, "  mfa-policy:maxMfaAgeSecond: 3600\n")
+    assert main(["verify", "--stack", "s", "--cwd", cwd]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: mfa-policy:maxMfaAgeSecond: got '3600'; expected a key this program reads")
+    assert "did you mean mfa-policy:maxMfaAgeSeconds?" in line
+
+
+def test_verify_checks_a_stack_of_accounts_and_says_which(tmp_path, capsys):
+    cwd = project_with_stack(
+        tmp_path,
+        "  mfa-policy:accounts:\n"
+        "    - {name: prod, roleArn: 'arn:aws:iam::444455556666:role/deploy'}\n"
+        "    - {name: sandbox, roleArn: 'arn:aws:iam::777788889999:role/deploy'}\n",
+    )
+    assert main(["verify", "--stack", "s", "--cwd", cwd, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["accountId"] == "444455556666"
+    assert "accounts prod 444455556666, sandbox 777788889999" in report["target"]
+    # A bad entry fails as it does for the program.
+    cwd = project_with_stack(tmp_path, "  mfa-policy:accounts: [{name: a}]\n")
+    assert main(["verify", "--stack", "s", "--cwd", cwd]) == 2
+    assert capsys.readouterr().err.startswith("error: mfa-policy:accounts: got {'name': 'a'}")
+
+
+def test_the_label_says_which_options_were_checked(capsys):
+    assert main(["verify", "--allow-list-users", "--max-mfa-age-seconds", "900"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "the project's policy (allow_list_users, max_mfa_age_seconds=900; account 111122223333)" in first
+    assert main(["verify"]) == 0
+    assert "the project's policy (defaults; account" in capsys.readouterr().out

@@ -173,3 +173,19 @@ def test_valid_input_does_register(pulumi_mocks):
 def test_at_least_25_cases_each():
     assert len(CONFIG_CASES) >= 25
     assert len(ARGUMENT_CASES) >= 20
+
+
+@pytest.mark.parametrize(
+    ("key", "suggestion"), [("createGroup", "createGroups"), ("maxMfaAgeSecond", "maxMfaAgeSeconds"), ("zzz", None)]
+)
+def test_a_misspelled_config_key_is_an_error_not_a_silent_default(key, suggestion):
+    config = {"mfa-policy:groups": '["admins"]', f"mfa-policy:{key}": "true", "aws:region": "eu-west-1"}
+    mocks = OfflineMocks()
+    with pytest.raises(InvalidInputError) as raised:
+        run_program(ROOT / "__main__.py", config, mocks, project="mfa-policy", stack="bad")
+    assert isinstance(raised.value, pulumi.RunError)
+    assert_one_clear_message(raised.value, f"mfa-policy:{key}")
+    assert ("did you mean mfa-policy:" + suggestion) in str(raised.value) if suggestion else "did you mean" not in str(
+        raised.value
+    )
+    assert mocks.created == []
