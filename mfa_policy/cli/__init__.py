@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+from mfa_policy import __version__
 from mfa_policy.cli import audit, preview, verify
 from mfa_policy.cli.common import BadInput
 from mfa_policy.extras import MissingExtraError
@@ -22,6 +24,7 @@ def build_parser(prog: str = SCRIPT) -> argparse.ArgumentParser:
         description="Preview, verify and explain the require-MFA policy offline; "
         "audit who is protected in a live account.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     preview.register(commands)
@@ -35,6 +38,11 @@ def main(argv: Sequence[str] | None = None, prog: str = SCRIPT) -> int:
     args: Any = build_parser(prog).parse_args(argv)
     try:
         return args.handler(args)
+    except BrokenPipeError:
+        # The reader went away (`... | head`): stop quietly, and keep Python from complaining
+        # about stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as error:
         if not isinstance(error, (BadInput, InvalidInputError, MissingExtraError)) and not _is_project_error(error):
             raise

@@ -25,6 +25,10 @@ def _account_id(value: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+# Where the documents printed apart come from, for the reader looking for the outputs.
+_DOCUMENT_OUTPUTS = {"service control policy": "scpDocument", "StackSet template": "stackSetTemplate"}
+
+
 def run_preview(args: argparse.Namespace) -> int:
     import pulumi
 
@@ -53,6 +57,7 @@ def run_preview(args: argparse.Namespace) -> int:
             for name, entry in run.outputs["accounts"].items()
         }
     elif "scpDocument" in run.outputs:
+        # Printed below as documents: the outputs scpDocument and stackSetTemplate.
         documents = {"service control policy": json.loads(run.outputs["scpDocument"])}
         if run.outputs["stackSetTemplate"]:
             documents["StackSet template"] = json.loads(run.outputs["stackSetTemplate"])
@@ -101,10 +106,13 @@ def run_preview(args: argparse.Namespace) -> int:
         print(f"  {key}: {value}")
     for name, document in documents.items():
         print()
-        print(
-            f"{'Policy document' if name in ('', *run.outputs.get('accounts', {})) else name.capitalize()}"
-            f"{f' ({name})' if name in run.outputs.get('accounts', {}) else ''}:"
-        )
+        if name == "":
+            title = "Policy document"
+        elif name in run.outputs.get("accounts", {}):
+            title = f"Policy document ({name})"
+        else:
+            title = name[0].upper() + name[1:]  # "Service control policy", "StackSet template"
+        print(f"{title} (output {_DOCUMENT_OUTPUTS.get(name, 'policyDocument')}):")
         print(json.dumps(document, indent=2))
     return 0
 

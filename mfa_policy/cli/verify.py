@@ -293,7 +293,8 @@ def _add_selectors(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--organization",
         action="store_true",
-        help="under the organization guardrail's SCP (and FullAWSAccess); verify adds G10",
+        help="under the organization guardrail's SCP (and FullAWSAccess), as OrganizationMfaGuardrail "
+        "deploys it; verify adds G10",
     )
     command.add_argument(
         "--allow-password-change-without-mfa",
@@ -345,5 +346,7 @@ def register(commands: Any) -> None:
         description="Show what the policy allows alice without MFA, with MFA, on her own user and on bob's.",
     )
     _add_selectors(explain)
-    explain.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    explain.add_argument(
+        "--format", choices=("markdown", "json"), default="markdown", help="Markdown tables (default) or JSON"
+    )
     explain.set_defaults(handler=_explain)

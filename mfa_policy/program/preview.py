@@ -55,8 +55,35 @@ class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: SdkMocks) -> None:
         super().__init__(mocks)
         self.registered: list[RegisteredResource] = []
+        self.thread_loops: set[asyncio.AbstractEventLoop] = set()
+
+    def _own_thread_loop(self) -> None:
+        # The SDK's monitor runs in worker threads and gives each an event loop it never closes;
+        # one closed only at interpreter exit prints "Exception ignored ... Invalid file
+        # descriptor". Set the thread's loop here (a fresh one if the last run closed it), so that
+        # close_thread_loops can close them all when the run is over.
+        try:
+            loop = asyncio.get_event_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or loop.is_closed():
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+        self.thread_loops.add(loop)
+
+    def close_thread_loops(self) -> None:
+        """Close the worker threads' event loops (idle once a run is over)."""
+        for loop in self.thread_loops:
+            if not loop.is_running() and not loop.is_closed():
+                loop.close()
+        self.thread_loops.clear()
+
+    def Invoke(self, request):
+        self._own_thread_loop()
+        return super().Invoke(request)
 
     def RegisterResource(self, request):
+        self._own_thread_loop()
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             inputs = pulumi.runtime.rpc.deserialize_properties(request.object)
@@ -144,6 +171,7 @@ def run_program(
     finally:
         asyncio.set_event_loop(None)
         loop.close()
+        monitor.close_thread_loops()
     return ProgramRun(resources=monitor.registered, outputs=outputs, calls=list(mocks.calls))
 
 

@@ -43,7 +43,8 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     except OSError as error:
         raise ProjectError(f"cannot read {path}: {error.strerror}") from None
     except yaml.YAMLError as error:
-        raise ProjectError(f"{path} is not valid YAML: {error}") from None
+        # One line: PyYAML's message spans several, with a caret under the position.
+        raise ProjectError(f"{path} is not valid YAML: {' '.join(str(error).split())}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -292,3 +292,23 @@ def test_the_label_says_which_options_were_checked(capsys):
     assert "the project's policy (allow_list_users, max_mfa_age_seconds=900; account 111122223333)" in first
     assert main(["verify"]) == 0
     assert "the project's policy (defaults; account" in capsys.readouterr().out
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    # `mfa-policy explain | head -1`: the pipe closes while output is still being written.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mfa_policy", "explain"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.readline()
+    process.stdout.close()
+    assert process.wait(timeout=60) == 0
+    assert process.stderr.read() == b""
+
+
+def test_version(capsys):
+    from mfa_policy import __version__
+
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out == f"mfa-policy {__version__}\n"

@@ -26,7 +26,7 @@ def test_dev_preview_text_lists_every_resource_and_the_document(capsys):
         "  groups: ['developers', 'dev-admins']",
     ):
         assert line in out
-    document = json.loads(out.split("Policy document:\n", 1)[1])
+    document = json.loads(out.split("Policy document (output policyDocument):\n", 1)[1])
     assert document == build_policy_document(
         "111122223333", allow_password_change_without_mfa=True, allow_list_users=True
     )
@@ -89,3 +89,22 @@ def test_partition_follows_the_region():
     assert partition_for_region("us-gov-west-1") == "aws-us-gov"
     assert partition_for_region("eu-west-1") == "aws"
     assert partition_for_region(None) == "aws"
+
+
+def test_a_run_leaves_no_event_loop_open():
+    # The mock engine's worker threads each get an event loop; one left open is closed only at
+    # interpreter exit, which prints "Exception ignored ... Invalid file descriptor" after output.
+    import asyncio
+    import gc
+
+    from mfa_policy.program.preview import OfflineMocks, run_program
+    from mfa_policy.program.project import stack_config
+
+    def open_loops() -> set[int]:
+        gc.collect()
+        return {id(o) for o in gc.get_objects() if isinstance(o, asyncio.BaseEventLoop) and not o.is_closed()}
+
+    before = open_loops()  # other tests' loops are theirs to close
+    project, config = stack_config(ROOT, "dev")
+    run_program(ROOT / "__main__.py", config, OfflineMocks(), project=project, stack="dev")
+    assert open_loops() - before == set()
