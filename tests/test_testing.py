@@ -118,3 +118,18 @@ def test_the_caller_arn_is_checked_too(pulumi_mocks):
     use(NoArn(ACCOUNT))
     with pytest.raises(UnansweredInvokeError, match=r"aws.get_caller_identity was not answered \(no 'arn'"):
         deploy({"group_names": ["admins"]})
+
+
+def test_the_organization_guardrail_names_itself_when_an_invoke_is_unanswered(pulumi_mocks):
+    from mfa_policy import OrganizationMfaGuardrail
+
+    use(MinimalMocks())
+
+    @pulumi.runtime.test
+    def run():
+        guardrail = OrganizationMfaGuardrail("org", {"targets": ["r-ab12"], "stack_set": False})
+        return guardrail.scp_document
+
+    with pytest.raises(UnansweredInvokeError) as raised:
+        run()
+    assert str(raised.value).startswith("OrganizationMfaGuardrail 'org': aws.get_partition was not answered")

@@ -6,6 +6,8 @@ traceback through the SDK. Every error here is a ``RunError``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 
 from mfa_policy.policy.validation import InvalidInputError
@@ -31,3 +33,19 @@ class UnansweredInvokeError(pulumi.RunError):
         self.invoke = invoke
         self.field = field
         super().__init__(f"{component}: {invoke} was not answered (no {field!r} in its result); {TESTING_HINT}.")
+
+
+def answered(value: pulumi.Output[Any], component: str, invoke: str, field: str) -> pulumi.Output[Any]:
+    """``value``, failing with a message that names the component and invoke when it came back empty.
+
+    AWS always answers these fields; an empty one means a test's mocks did not answer the invoke
+    (Pulumi's minimal mocks answer every call with ``{}``). ``component`` is how the message names
+    the component, e.g. ``RequireMfaPolicy 'require-mfa'``.
+    """
+
+    def check(result: Any) -> Any:
+        if result is None:
+            raise UnansweredInvokeError(component, invoke, field)
+        return result
+
+    return value.apply(check)

@@ -16,8 +16,8 @@ from typing import Any, NotRequired, Required, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from mfa_policy.components.errors import UserInputError
-from mfa_policy.components.require_mfa import _PARTITION, DEFAULT_DESCRIPTION, DEFAULT_PATH, _answered
+from mfa_policy.components.errors import UserInputError, answered
+from mfa_policy.components.require_mfa import _PARTITION, DEFAULT_DESCRIPTION, DEFAULT_PATH
 from mfa_policy.components.schema_docs import SchemaDocs
 from mfa_policy.policy.document import DOCUMENT_OPTIONS, check_document_options
 from mfa_policy.policy.scp import build_scp_document, scp_json
@@ -234,7 +234,8 @@ class OrganizationMfaGuardrail(pulumi.ComponentResource):
 
         # The organization's partition, from the provider the component was given.
         invoke = pulumi.InvokeOutputOptions(parent=self, depends_on=opts.depends_on if opts else None)
-        partition = _answered(aws.get_partition_output(opts=invoke).partition, name, _PARTITION, "partition")
+        who = f"OrganizationMfaGuardrail {name!r}"  # names the component in an unanswered-invoke message
+        partition = answered(aws.get_partition_output(opts=invoke).partition, who, _PARTITION, "partition")
         self.scp_document = partition.apply(lambda value: scp_json(build_scp_document(value, **scp_options)))
         tags = settings["tags"] or None
 

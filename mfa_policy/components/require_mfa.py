@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, NotRequired, Required, TypedDict, cast
 import pulumi
 import pulumi_aws as aws
 
-from mfa_policy.components.errors import UnansweredInvokeError, UserInputError
+from mfa_policy.components.errors import UserInputError, answered
 from mfa_policy.components.schema_docs import SchemaDocs
 from mfa_policy.policy.document import DOCUMENT_OPTIONS, build_policy_document, check_document_options
 from mfa_policy.policy.validation import (
@@ -207,20 +207,6 @@ _PARTITION = "aws.get_partition"
 _GET_GROUP = "aws.iam.get_group"
 
 
-def _answered(value: pulumi.Output[Any], component: str, invoke: str, field: str) -> pulumi.Output[Any]:
-    """``value``, failing with a message that names the invoke when it came back empty.
-
-    AWS always answers these fields; an empty one means a test's mocks did not answer the invoke
-    (Pulumi's minimal mocks answer every call with ``{}``).
-    """
-
-    def check(result: Any) -> Any:
-        if result is None:
-            raise UnansweredInvokeError(f"RequireMfaPolicy {component!r}", invoke, field)
-        return result
-
-    return value.apply(check)
-
 
 class RequireMfaPolicy(pulumi.ComponentResource):
     """An IAM managed policy that requires MFA, attached to IAM groups.
@@ -253,19 +239,20 @@ class RequireMfaPolicy(pulumi.ComponentResource):
             raise UserInputError.from_error(error) from None
         super().__init__(TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        who = f"RequireMfaPolicy {name!r}"  # names the component in an unanswered-invoke message
 
         # Invokes wait for the caller's depends_on, so groups created elsewhere in the same program
         # exist before they are looked up.
         invoke = pulumi.InvokeOutputOptions(parent=self, depends_on=opts.depends_on if opts else None)
-        partition = _answered(aws.get_partition_output(opts=invoke).partition, name, _PARTITION, "partition")
+        partition = answered(aws.get_partition_output(opts=invoke).partition, who, _PARTITION, "partition")
         check_deployer = (
             not settings["allow_enforcing_deployer"] and not settings["create_groups"] and bool(settings["group_names"])
         )
         caller = None
         if settings["account_id"] is None or check_deployer:
             caller = aws.get_caller_identity_output(opts=invoke)
-        account_id: pulumi.Input[str] = settings["account_id"] or _answered(
-            cast(pulumi.Output, caller).account_id, name, _CALLER_IDENTITY, "accountId"
+        account_id: pulumi.Input[str] = settings["account_id"] or answered(
+            cast(pulumi.Output, caller).account_id, who, _CALLER_IDENTITY, "accountId"
         )
 
         document_options = {key: settings[key] for key in DOCUMENT_OPTIONS}
@@ -277,8 +264,8 @@ class RequireMfaPolicy(pulumi.ComponentResource):
         checked_document: pulumi.Output[str] = self.policy_document
         if check_deployer and caller is not None:
             members = {
-                group: _answered(
-                    aws.iam.get_group_output(group_name=group, opts=invoke).users, name, _GET_GROUP, "users"
+                group: answered(
+                    aws.iam.get_group_output(group_name=group, opts=invoke).users, who, _GET_GROUP, "users"
                 ).apply(lambda users: [user.arn for user in users])
                 for group in settings["group_names"]
             }
@@ -287,7 +274,7 @@ class RequireMfaPolicy(pulumi.ComponentResource):
                 check_deployer_not_enforced(name, values[1], values[2])
                 return values[0]
 
-            caller_arn = _answered(caller.arn, name, _CALLER_IDENTITY, "arn")
+            caller_arn = answered(caller.arn, who, _CALLER_IDENTITY, "arn")
             checked_document = pulumi.Output.all(self.policy_document, caller_arn, pulumi.Output.all(**members)).apply(
                 checked
             )
