@@ -16,8 +16,9 @@ The shape, from AWS's reference policy with its gaps closed:
 * With ``mfa_devices="security_keys"``, the device-type denies (``device_type_statements``) stop
   every enrollment that is not a FIDO2 security key, in every context, even next to allow-all.
 
-Other builders (the organization SCP) reuse two pieces: ``bootstrap_actions`` (what a user
-without MFA may do, for given options) and ``device_type_statements`` (the enrollment denies).
+The organization SCP (``scp.py``) is made of this document's Deny statements, so every option
+reaches it; ``bootstrap_actions`` (what a user without MFA may do, for given options) and
+``device_type_statements`` (the enrollment denies) are the pieces the document is built from.
 """
 
 from __future__ import annotations
@@ -197,24 +198,9 @@ def bootstrap_actions(
     return BootstrapSet(tuple(own_user), tuple(devices), tuple(account))
 
 
-def _merged_condition(
-    condition: Mapping[str, Mapping[str, Any]], extra: Mapping[str, Mapping[str, Any]] | None
-) -> dict[str, dict[str, Any]]:
-    merged = {operator: dict(keys) for operator, keys in condition.items()}
-    for operator, keys in (extra or {}).items():
-        target = merged.setdefault(operator, {})
-        for key, value in keys.items():
-            if key in target:
-                raise ValueError(f"extra_condition repeats {operator} {key}, which the statement already tests")
-            target[key] = value
-    return merged
-
-
 def device_type_statements(
     mfa_devices: str = "any",
     security_key_certification: Mapping[str, Collection[str]] | None = None,
-    *,
-    extra_condition: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """The Deny statements that limit which MFA device types can be enrolled (none for ``any``).
 
@@ -227,9 +213,6 @@ def device_type_statements(
     * ``DenySecurityKeysWithout<Cert>Certification``, one per listed certification: at
       ``Activate``, a key whose level is not accepted (or unknown) is denied, so a key must meet
       every listed certification. AWS's own example checks the certification at ``Activate`` too.
-
-    ``extra_condition`` (operator -> {key: value}) is added to every statement, for a builder
-    that must scope the denies (an SCP limiting them to IAM users, for example).
     """
     check_mfa_devices(mfa_devices, "mfa_devices")
     check_certification_needs_security_keys(security_key_certification, mfa_devices)
@@ -261,9 +244,6 @@ def device_type_statements(
                 },
             )
         )
-    if extra_condition:
-        for statement in statements:
-            statement["Condition"] = _merged_condition(statement.get("Condition", {}), extra_condition)
     return statements
 
 

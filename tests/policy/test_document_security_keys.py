@@ -188,20 +188,6 @@ def test_device_type_statements():
     assert document["Statement"][-3:] == statements
 
 
-def test_device_type_statements_take_an_extra_condition_for_scoping():
-    scope = {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/*"}, "StringEquals": {"aws:PrincipalType": "User"}}
-    statements = device_type_statements("security_keys", {"fido": ["L3"]}, extra_condition=scope)
-    assert statements[0]["Condition"] == scope
-    assert statements[2]["Condition"]["StringEquals"] == {
-        "iam:RegisterSecurityKey": "Activate",
-        "aws:PrincipalType": "User",
-    }
-    with pytest.raises(ValueError, match="repeats StringEquals iam:RegisterSecurityKey"):
-        device_type_statements(
-            "security_keys", {"fido": ["L3"]}, extra_condition={"StringEquals": {"iam:RegisterSecurityKey": "x"}}
-        )
-
-
 # Input rules -----------------------------------------------------------------------------------
 
 
