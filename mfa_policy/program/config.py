@@ -32,6 +32,7 @@ from mfa_policy.policy.validation import (
     check_region,
     check_security_key_certification,
     check_targets,
+    target_kind,
 )
 
 NAMESPACE = "mfa-policy"
@@ -333,6 +334,13 @@ def read_organization(get: Callable[[str], str | None]) -> OrganizationSettings 
     if region is not None:
         region = check_region(region, f"{ORGANIZATION_KEY}.region")
     call_as = check_call_as(value.get("callAs", "SELF"), f"{ORGANIZATION_KEY}.callAs")
+    if stack_set and all(target_kind(target) == "account" for target in targets):
+        raise InvalidInputError(
+            f"{ORGANIZATION_KEY}.targets",
+            list(targets),
+            "at least one root (r-...) or OU (ou-...) target while stackSet is true: a service-managed "
+            "StackSet deploys to OUs; or stackSet: false for the SCP alone",
+        )
     return OrganizationSettings(targets, stack_set, region, call_as)
 
 

@@ -89,7 +89,7 @@ def test_read_organization_defaults():
         ({"targets": ["r-ab12"], "stackSet": "yes"}, "mfa-policy:organization.stackSet"),
         ({"targets": ["r-ab12"], "region": "mars"}, "mfa-policy:organization.region"),
         ({"targets": ["r-ab12"], "callAs": "self"}, "mfa-policy:organization.callAs"),
-        ({"targets": ["111122223333"]}, "targets"),  # a StackSet needs an OU
+        ({"targets": ["111122223333"]}, "mfa-policy:organization.targets"),  # a StackSet needs an OU
     ],
 )
 def test_bad_organization_config_registers_nothing(organization, key):
