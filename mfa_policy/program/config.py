@@ -88,6 +88,9 @@ def _parse_max_age(raw: str, key: str) -> int | None:
 
 
 def _parse_account_id(raw: str, key: str) -> str | None:
+    if raw.isdigit() and len(raw) < 12:
+        # YAML reads an unquoted 001122334455 as a number, which loses its leading zeros.
+        raise InvalidInputError(key, raw, "a 12-digit AWS account ID, quoted in YAML ('001122334455')")
     return None if raw == "" else check_account_id(raw, key)
 
 

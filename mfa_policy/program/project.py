@@ -12,16 +12,31 @@ from mfa_policy.program.config import config_value_to_string
 
 
 class _CliYamlLoader(yaml.SafeLoader):
-    """Reads booleans as YAML 1.2 does, like the Pulumi CLI: ``yes``/``on`` stay strings."""
+    """Reads booleans and integers as YAML 1.2 does, like the Pulumi CLI: ``yes``/``on`` stay
+    strings, and ``001122334455`` is the decimal 1122334455, not an octal number."""
 
 
+_YAML11_ONLY = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int")
 _CliYamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _YAML11_ONLY]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _CliYamlLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
+_CliYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")
+)
+
+
+def _yaml12_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
+    text = str(loader.construct_scalar(node))  # type: ignore[arg-type]
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text, 10)
+
+
+_CliYamlLoader.add_constructor("tag:yaml.org,2002:int", _yaml12_int)
 
 
 class ProjectError(Exception):

@@ -98,3 +98,8 @@ def test_config_values_render_like_the_cli():
     assert config_value_to_string(True) == "true"
     assert config_value_to_string(["a", "b"]) == json.dumps(["a", "b"])
     assert config_value_to_string(43200) == "43200"
+
+
+def test_an_account_id_that_lost_its_leading_zeros_says_to_quote_it():
+    with pytest.raises(InvalidInputError, match=r"^mfa-policy:accountId: got '1122334455'; expected .*quoted in YAML"):
+        read_settings({"groups": '["a"]', "accountId": "1122334455"}.get)

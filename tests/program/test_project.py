@@ -79,3 +79,11 @@ def test_unreadable_stack_files(project, content, message):
 def test_missing_files(tmp_path):
     with pytest.raises(ProjectError, match="cannot read"):
         stack_config(tmp_path, "s")
+
+
+def test_integers_are_read_as_yaml_1_2_reads_them(tmp_path):
+    # An unquoted account ID with a leading zero: YAML 1.1 would read it as octal (155826477).
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    (tmp_path / "Pulumi.s.yaml").write_text("config:\n  p:a: 001122334455\n  p:b: 0o17\n  p:c: 0x1f\n  p:d: 1_000\n")
+    _, config = stack_config(tmp_path, "s")
+    assert config == {"p:a": "1122334455", "p:b": "15", "p:c": "31", "p:d": "1_000"}
