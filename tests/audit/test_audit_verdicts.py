@@ -13,7 +13,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoRegionError,
+    ParamValidationError,
+    ProfileNotFound,
+)
 
 from mfa_policy.audit.aws import (
     HARDWARE_TOTP,
@@ -218,6 +224,32 @@ def test_error_messages_are_one_line(code, operation, starts):
     error = ClientError({"Error": {"Code": code, "Message": "gone"}}, operation)
     message = str(explain_error(error, attempts=10))
     assert message.startswith(starts) and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ParamValidationError(report="Invalid type for parameter UserName, value: 1\nUnknown parameter Foo"),
+        NoRegionError(),
+        EndpointConnectionError(endpoint_url="https://iam.amazonaws.com/"),
+        ProfileNotFound(profile="nope"),
+        ValueError("Invalid endpoint: notaurl"),
+    ],
+)
+def test_sdk_errors_are_one_line(error):
+    message = str(explain_error(error))
+    assert message and "\n" not in message and "  " not in message
+
+
+def test_examples_use_the_context_of_the_user_credentials():
+    # A password alone: the console without MFA; keys alone: access keys.
+    report = _audit(
+        _user("vic", attached=(ALLOW_ALL.arn,)),
+        _user("wes", credentials=Credentials(access_keys=(AccessKey(active=True),)), attached=(ALLOW_ALL.arn,)),
+    )
+    users = {user.user: user for user in report.users}
+    assert {e.context for e in users["vic"].exposures} == {"console without MFA"}
+    assert {e.context for e in users["wes"].exposures} == {"access keys"}
 
 
 def test_a_deny_with_bool_instead_of_boolifexists_leaves_access_keys_open():
