@@ -228,7 +228,7 @@ def relax_document(document: Mapping[str, Any], label: str) -> tuple[Mapping[str
         if statement.get("Effect") == "Deny":
             keys = [
                 k
-                for op, entries in conditions.items()
+                for entries in conditions.values()
                 for key, values in entries.items()
                 for k in _unmodelled(values, key)
             ]
@@ -255,7 +255,7 @@ def relax_document(document: Mapping[str, Any], label: str) -> tuple[Mapping[str
             dropped += _unmodelled(resources)
             patterns = resources if isinstance(resources, list) else [resources]
             resources = [
-                _VARIABLE.sub(lambda m: m.group(0) if m.group(1).lower() in MODELLED_KEYS else "*", p)
+                _VARIABLE.sub(lambda m: "*" if _unmodelled(m.group(0)) else m.group(0), p)
                 if isinstance(p, str)
                 else p
                 for p in patterns

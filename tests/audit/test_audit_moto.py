@@ -268,6 +268,20 @@ def test_cli_stack_and_groups_preview(account, capsys):
     assert rows == ["bob", "/team/carol"]
 
 
+def test_a_security_keys_stack_says_which_devices_users_can_enroll(account, tmp_path, capsys):
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "Pulumi.keys.yaml").write_text(
+        "config:\n  mfa-policy:groups: [developers]\n  mfa-policy:mfaDevices: security_keys\n"
+    )
+    account.iam.create_group(GroupName="developers")
+    account.iam.attach_group_policy(GroupName="developers", PolicyArn=account.policy("allow-all", ALLOW_ALL))
+    account.user("carol", groups=("developers",), password=True)
+    assert main(["audit", "--endpoint-url", account.url, "--stack", "keys", "--cwd", str(tmp_path), "--json"]) == 0
+    (carol,) = json.loads(capsys.readouterr().out)["users"]
+    assert carol["verdict"] == MUST_ENROLL
+    assert carol["notes"] == ["can enroll alone only: security key (not virtual, hardware TOTP)"]
+
+
 def test_an_organization_stack_is_refused(account, capsys):
     # Pulumi.org.yaml sets mfa-policy:organization: an SCP the audit does not evaluate.
     assert main(["audit", "--endpoint-url", account.url, "--stack", "org", "--cwd", str(ROOT)]) == 2
