@@ -279,7 +279,7 @@ def _explained(error: Exception, attempts: int | None) -> str:
     if isinstance(error, ValueError):
         hint = "check --endpoint-url" if "endpoint" in str(error).lower() else "check --region and --endpoint-url"
         return f"{error}: {hint}"
-    return error
+    return str(error)
 
 
 # ---------------------------------------------------------------------------------------------
