@@ -234,6 +234,7 @@ def test_error_messages_are_one_line(code, operation, starts):
         EndpointConnectionError(endpoint_url="https://iam.amazonaws.com/"),
         ProfileNotFound(profile="nope"),
         ValueError("Invalid endpoint: notaurl"),
+        RuntimeError("something\nunexpected"),
     ],
 )
 def test_sdk_errors_are_one_line(error):
