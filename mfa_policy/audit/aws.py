@@ -232,42 +232,54 @@ def _permission(operation: str) -> str:
 
 def explain_error(error: Exception, *, attempts: int | None = None) -> AuditError:
     """The one-line ``AuditError`` for a boto3/botocore failure."""
+    # Some botocore messages span lines (ParamValidationError's report): one line, always.
+    return AuditError(" ".join(_explained(error, attempts).split()))
+
+
+def _explained(error: Exception, attempts: int | None) -> str:
     from botocore import exceptions
 
     if isinstance(error, exceptions.NoCredentialsError):
-        return AuditError(
+        return (
             "no AWS credentials found: pass --profile, set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
             "or run `aws configure`"
         )
     if isinstance(error, exceptions.ProfileNotFound):
-        return AuditError(f"{error}: check --profile and ~/.aws/config")
+        return f"{error}: check --profile and ~/.aws/config"
     if isinstance(error, (exceptions.SSOTokenLoadError, exceptions.UnauthorizedSSOTokenError)):
-        return AuditError("the AWS SSO session has expired or is missing: run `aws sso login` for this profile")
+        return "the AWS SSO session has expired or is missing: run `aws sso login` for this profile"
     if isinstance(error, exceptions.TokenRetrievalError):
-        return AuditError(f"could not refresh the credentials: {error}")
+        return f"could not refresh the credentials: {error}"
     if isinstance(error, exceptions.EndpointConnectionError):
-        return AuditError(f"cannot reach AWS: {error}")
+        return f"cannot reach AWS: {error}"
     if isinstance(error, exceptions.ClientError):
         code = error.response.get("Error", {}).get("Code", "")
         message = error.response.get("Error", {}).get("Message", "")
         operation = error.operation_name
         if code in _CREDENTIAL_CODES:
-            return AuditError(f"{_CREDENTIAL_CODES[code]} ({code} in {operation})")
+            return f"{_CREDENTIAL_CODES[code]} ({code} in {operation})"
         if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
-            return AuditError(
+            return (
                 f"access denied: the credentials lack {_permission(operation)}. Grant this read-only policy "
                 f"(see docs/audit.md): {json.dumps(READ_ONLY_POLICY, separators=(',', ':'))}"
             )
         if code in _THROTTLING_CODES:
             tries = f" after {attempts} attempts" if attempts else ""
-            return AuditError(
+            return (
                 f"AWS throttled {operation}{tries} (botocore standard retries): wait a minute and run the audit "
                 "again, or raise AWS_MAX_ATTEMPTS"
             )
-        return AuditError(f"AWS refused {operation}: {code}: {message}")
+        return f"AWS refused {operation}: {code}: {message}"
+    if isinstance(error, exceptions.NoRegionError):
+        return "no AWS region configured: pass --region or set AWS_DEFAULT_REGION"
+    if isinstance(error, exceptions.ParamValidationError):
+        return f"botocore refused a request's parameters: {error}"
     if isinstance(error, exceptions.BotoCoreError):
-        return AuditError(f"AWS SDK error: {error}")
-    return AuditError(str(error))
+        return f"AWS SDK error: {error}"
+    if isinstance(error, ValueError):
+        hint = "check --endpoint-url" if "endpoint" in str(error).lower() else "check --region and --endpoint-url"
+        return f"{error}: {hint}"
+    return str(error)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -311,7 +323,8 @@ def read_account(
         report, generated = _read_credential_report(iam, report_timeout)
         names = [user["UserName"] for user in details["users"]]
         devices = _read_mfa_devices(iam, names, workers, page_size, progress)
-    except (BotoCoreError, ClientError) as error:
+    except (BotoCoreError, ClientError, ValueError) as error:
+        # botocore raises a bare ValueError for a malformed --endpoint-url or --region.
         raise explain_error(error, attempts=max_attempts) from None
 
     partition = identity["Arn"].split(":")[1]

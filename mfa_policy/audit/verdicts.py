@@ -18,6 +18,7 @@ are decided per user.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
 from collections.abc import Callable, Hashable, Iterable, Mapping
@@ -25,17 +26,30 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mfa_policy.audit.aws import AccountSnapshot, User
+from mfa_policy.audit.aws import HARDWARE_TOTP, SECURITY_KEY, VIRTUAL, AccountSnapshot, User
+from mfa_policy.policy.validation import CERTIFICATION_LEVELS
 from mfa_policy.verifier.catalog import Catalog, CatalogAction
 from mfa_policy.verifier.evaluation import (
     Decision,
     LayeredPolicySet,
+    PolicyFormatError,
     PolicySet,
     decided_outside_policies,
     normalize_context,
     substitute,
 )
-from mfa_policy.verifier.guarantees import BOOTSTRAP, LIST_USERS_BOOTSTRAP, PASSWORD_CHANGE_BOOTSTRAP
+from mfa_policy.verifier.guarantees import (
+    BOOTSTRAP,
+    CERTIFICATION_KEYS,
+    LIST_USERS_BOOTSTRAP,
+    PASSWORD_CHANGE_BOOTSTRAP,
+    REGISTER_SECURITY_KEY,
+    Intent,
+    Registration,
+    RequestContext,
+    registration_context,
+    registrations,
+)
 
 UNPROTECTED = "unprotected"
 LOCKED_OUT = "will be locked out"
@@ -57,6 +71,26 @@ OTHER_USER = "another-user"
 _FIRST_SERVICES = ("iam", "s3", "ec2", "sts", "lambda", "dynamodb", "rds", "kms", "secretsmanager")
 # Condition keys whose value differs from user to user.
 _USER_KEYS = frozenset({"aws:username", "aws:userid", "aws:principalarn"})
+# The condition keys the audit models (lower case), in one place: the keys its request contexts
+# set (``_contexts``, and the security-key registration keys ``can_enroll`` adds), and the MFA
+# keys, whose absence is the truth in a request without MFA. Any other key (source IP, tags,
+# VPC, time, ...) may take a value that helps the user: before evaluating, a Deny statement
+# conditioned on one is dropped and an Allow statement's condition on one counts as met, so the
+# audit over-approximates what a user can do without MFA (``relax_document``).
+MODELLED_KEYS = frozenset(
+    {
+        "aws:username",
+        "aws:userid",
+        "aws:principalarn",
+        "aws:principaltype",
+        "aws:principalaccount",
+        "aws:multifactorauthpresent",
+        "aws:multifactorauthage",
+        REGISTER_SECURITY_KEY.lower(),
+        *(key.lower() for key in CERTIFICATION_KEYS.values()),
+    }
+)
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _WILDCARD = re.compile(r"[*?]")
 _IAM_USER = re.compile(r"arn:[^:]*:iam::[^:]*:user/")
 
@@ -146,32 +180,123 @@ class AuditReport:
 
 @dataclass(frozen=True)
 class _Applied:
-    """One policy document applying to a user, with the label a report shows."""
+    """One policy document applying to a user (relaxed: ``relax_document``), with its label."""
 
     label: str
-    key: str  # the document as canonical JSON: identical documents share evaluations
+    key: str  # the relaxed document as canonical JSON: identical documents share evaluations
     document: Mapping[str, Any] = field(compare=False)
+    notes: tuple[str, ...] = field(default=(), compare=False)  # what the relaxation changed
 
 
 def _canonical(document: Mapping[str, Any]) -> str:
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
 
+def _unmodelled(text: Any, key: str | None = None) -> list[str]:
+    """The keys the audit does not model among ``key`` and the policy variables in ``text``."""
+    found = [key] if key is not None and key.lower() not in MODELLED_KEYS else []
+    values = text if isinstance(text, list) else [text]
+    for value in values:
+        for name in _VARIABLE.findall(value) if isinstance(value, str) else []:
+            name = name.split(",", 1)[0].strip()
+            if name not in ("*", "?", "$") and name.lower() not in MODELLED_KEYS and name not in found:
+                found.append(name)
+    return found
+
+
+def relax_document(document: Mapping[str, Any], label: str) -> tuple[Mapping[str, Any], list[str]]:
+    """``document`` with what the audit cannot evaluate resolved in the user's favour, and notes.
+
+    A Deny statement whose Condition (or Resource) uses a key outside ``MODELLED_KEYS`` is
+    dropped: from some source IP, with some tag, at some time, it does not apply. In an Allow
+    statement each condition on such a key counts as met (the entry is dropped), and a policy
+    variable on such a key in a Resource matches anything. A document the evaluator cannot read
+    is returned unchanged (compiling it raises ``PolicyFormatError``).
+    """
+    body = document.get("Statement") if isinstance(document, Mapping) else None
+    statements = [body] if isinstance(body, dict) else body
+    if not isinstance(statements, list) or not all(isinstance(s, dict) for s in statements):
+        return document, []
+    notes: list[str] = []
+    relaxed: list[dict[str, Any]] = []
+    for index, statement in enumerate(statements):
+        sid = statement.get("Sid", f"#{index}")
+        conditions = statement.get("Condition", {})
+        if not isinstance(conditions, dict) or not all(isinstance(keys, dict) for keys in conditions.values()):
+            relaxed.append(statement)
+            continue
+        if statement.get("Effect") == "Deny":
+            keys = [
+                k
+                for entries in conditions.values()
+                for key, values in entries.items()
+                for k in _unmodelled(values, key)
+            ]
+            keys += [k for element in ("Resource", "NotResource") for k in _unmodelled(statement.get(element, []))]
+            if keys:
+                notes.append(
+                    f"{label}, statement {sid}: a Deny conditioned on {', '.join(dict.fromkeys(keys))}, which the "
+                    "audit does not model: counted as not applying"
+                )
+                continue
+            relaxed.append(statement)
+            continue
+        kept: dict[str, dict[str, Any]] = {}
+        dropped: list[str] = []
+        for operator, entries in conditions.items():
+            for key, values in entries.items():
+                unknown = _unmodelled(values, key)
+                if unknown:
+                    dropped += unknown
+                else:
+                    kept.setdefault(operator, {})[key] = values
+        resources = statement.get("Resource")
+        if isinstance(resources, (str, list)) and _unmodelled(resources):
+            dropped += _unmodelled(resources)
+            patterns = resources if isinstance(resources, list) else [resources]
+            resources = [
+                _VARIABLE.sub(lambda m: "*" if _unmodelled(m.group(0)) else m.group(0), p)
+                if isinstance(p, str)
+                else p
+                for p in patterns
+            ]
+        if not dropped:
+            relaxed.append(statement)
+            continue
+        notes.append(
+            f"{label}, statement {sid}: an Allow conditioned on {', '.join(dict.fromkeys(dropped))}, which the "
+            "audit does not model: counted as met"
+        )
+        changed = {k: v for k, v in statement.items() if k != "Condition"}
+        if kept:
+            changed["Condition"] = kept
+        if "Resource" in statement:
+            changed["Resource"] = resources
+        relaxed.append(changed)
+    if not notes:
+        return document, []
+    return {**document, "Statement": relaxed}, notes
+
+
 def _applied(label: str, document: Mapping[str, Any]) -> _Applied:
-    return _Applied(label, _canonical(document), document)
+    relaxed, notes = relax_document(document, label)
+    return _Applied(label, _canonical(relaxed), relaxed, tuple(notes))
 
 
 def effective_policies(
     user: User, snapshot: AccountSnapshot, planned: PlannedPolicy | None = None
-) -> tuple[list[_Applied], _Applied | None, list[str]]:
-    """The identity policies of ``user`` (own, through groups, planned), its boundary, and notes."""
+) -> tuple[list[_Applied], _Applied | None, list[str], list[str]]:
+    """The identity policies of ``user`` (own, through groups, planned), its boundary, notes, and
+    why enforcement cannot be proven (an identity policy or group that could not be read: leaving
+    it out could leave out a Deny, so the user is not judged enforced)."""
     notes: list[str] = []
+    unproven: list[str] = []
     found: list[_Applied] = []
 
     def managed(arn: str, via: str) -> None:
         policy = snapshot.policies.get(arn)
         if policy is None:
-            notes.append(f"managed policy {arn}{via} was not readable: left out")
+            unproven.append(f"managed policy {arn}{via} could not be read: MFA enforcement cannot be proven")
         else:
             found.append(_applied(f"{policy.name}{via}", policy.document))
 
@@ -182,7 +307,7 @@ def effective_policies(
     for name in user.groups:
         group = snapshot.groups.get(name)
         if group is None:
-            notes.append(f"group {name} was not readable: left out")
+            unproven.append(f"group {name} could not be read: MFA enforcement cannot be proven")
             continue
         for inline in group.inline:
             found.append(_applied(f"inline {inline.name} (group {name})", inline.document))
@@ -201,7 +326,7 @@ def effective_policies(
             notes.append(f"permission boundary {user.boundary} was not readable: left out")
         else:
             boundary = _applied(f"{policy.name} (permission boundary)", policy.document)
-    return found, boundary, notes
+    return found, boundary, notes, unproven
 
 
 # ---------------------------------------------------------------------------------------------
@@ -449,15 +574,33 @@ class _PolicySetEvaluation:
                     break
         return found
 
-    def can_enroll(self, user: User, contexts: list[_Context]) -> bool:
-        """Whether the user may create and enable a virtual MFA device on its own user without MFA."""
+    def enrollable(self, user: User, contexts: list[_Context]) -> list[str]:
+        """The device kinds the user may enroll on its own user without MFA, from the console: a
+        virtual device (CreateVirtualMFADevice, then EnableMFADevice), a hardware TOTP token
+        (EnableMFADevice), a security key (EnableMFADevice with iam:RegisterSecurityKey Create,
+        then Activate with some certification)."""
         own_arn = f"arn:{self.view.partition}:iam::{self.view.account_id}:user/{_user_with_path(user)}"
         device = f"arn:{self.view.partition}:iam::{self.view.account_id}:mfa/{user.name}"
-        context = next(c for c in contexts if c.name == CONSOLE)
-        return all(
-            self.policies.evaluate_normalized(action, resource, context.values, context.key) is Decision.ALLOW
-            for action, resource in (("iam:CreateVirtualMFADevice", device), ("iam:EnableMFADevice", own_arn))
-        )
+        console = next(c for c in contexts if c.name == CONSOLE)
+
+        def allowed(action: str, resource: str, registration: Registration | None = None) -> bool:
+            context = console
+            if registration is not None:
+                request = registration_context(RequestContext(console.name, console.values), registration)
+                context = _Context(request.name, request.values, (console.key, registration.name))
+            return self.policies.evaluate_normalized(action, resource, context.values, context.key) is Decision.ALLOW
+
+        kinds = []
+        totp = allowed("iam:EnableMFADevice", own_arn)
+        if totp and allowed("iam:CreateVirtualMFADevice", device):
+            kinds.append(VIRTUAL)
+        if totp:
+            kinds.append(HARDWARE_TOTP)
+        if allowed("iam:EnableMFADevice", own_arn, _KEY_CREATE) and any(
+            allowed("iam:EnableMFADevice", own_arn, activation) for activation in _key_activations()
+        ):
+            kinds.append(SECURITY_KEY)
+        return kinds
 
     def _full_service(
         self, actions: list[CatalogAction], contexts: list[_Context], own: str, own_arn: str
@@ -479,6 +622,30 @@ class _PolicySetEvaluation:
                 if hit is not None:
                     return hit
         return None
+
+
+_REGISTRATIONS = {registration.name: registration for registration in registrations(Intent())}
+_KEY_CREATE = _REGISTRATIONS["key-create"]
+
+
+@functools.cache
+def _key_activations() -> tuple[Registration, ...]:
+    """The Activate step of every security key there can be: uncertified, then each combination
+    of certification levels (a certification may be absent), the verifier's usual ones first."""
+    choices = [[None, *levels] for levels in CERTIFICATION_LEVELS.values()]
+    combinations = [
+        {CERTIFICATION_KEYS[name]: level for name, level in zip(CERTIFICATION_LEVELS, combo, strict=True) if level}
+        for combo in itertools.product(*choices)
+    ]
+    found = [_REGISTRATIONS["key-activate-uncertified"], _REGISTRATIONS["key-activate"]]
+    found += [
+        Registration(
+            f"key-activate-{index}", "security key: Activate", {REGISTER_SECURITY_KEY: "Activate", **keys}, True
+        )
+        for index, keys in enumerate(combinations)
+        if keys
+    ]
+    return tuple(found)
 
 
 def _contexts(user: User, account_id: str, partition: str, shared: bool) -> list[_Context]:
@@ -546,32 +713,47 @@ def audit(
     if planned is not None:
         missing = [name for name in planned.groups if name not in snapshot.groups]
         if missing:
-            report_notes.append(
-                f"group(s) {', '.join(missing)} do not exist in the account: nobody is in them yet"
-            )
+            report_notes.append(f"group(s) {', '.join(missing)} do not exist in the account: nobody is in them yet")
     for done, user in enumerate(snapshot.users, start=1):
-        identity, boundary, notes = effective_policies(user, snapshot, planned)
-        # Identical policy sets (order and duplicates aside) share one evaluation.
-        documents = {applied.key: applied.document for applied in identity}
-        set_key = (tuple(sorted(documents)), boundary.key if boundary else None)
-        evaluation = evaluations.get(set_key)
-        if evaluation is None:
-            evaluation = _PolicySetEvaluation(
-                [documents[key] for key in set_key[0]], boundary.document if boundary else None, view, bootstrap
+        identity, boundary, notes, unproven = effective_policies(user, snapshot, planned)
+        for applied in identity:
+            error = _compile_error(applied, single)
+            if error is not None:
+                unproven.append(
+                    f"policy {applied.label} cannot be evaluated ({error}): MFA enforcement cannot be proven"
+                )
+        if boundary is not None:
+            error = _compile_error(boundary, single)
+            if error is not None:
+                # Leaving a boundary out can only allow more: the verdict errs on the safe side.
+                notes.append(f"{boundary.label} cannot be evaluated ({error}): left out")
+                boundary = None
+        notes = unproven + [n for a in identity for n in a.notes] + list(boundary.notes if boundary else ()) + notes
+        exposures: tuple[Exposure, ...] = ()
+        if unproven:
+            enforced = False
+            verdict, more_notes = _verdict(user, enforced, now, key_age_days)
+        else:
+            # Identical policy sets (order and duplicates aside) share one evaluation.
+            documents = {applied.key: applied.document for applied in identity}
+            set_key = (tuple(sorted(documents)), boundary.key if boundary else None)
+            evaluation = evaluations.get(set_key)
+            if evaluation is None:
+                evaluation = _PolicySetEvaluation(
+                    [documents[key] for key in set_key[0]], boundary.document if boundary else None, view, bootstrap
+                )
+                evaluations[set_key] = evaluation
+            contexts = _contexts(user, snapshot.account_id, snapshot.partition, evaluation.shared_contexts)
+            found = evaluation.exposures(user, contexts, examples)
+            found = [_in_preferred_context(evaluation, user, hit, contexts) for hit in found]
+            exposures = tuple(
+                Exposure(action, resource, context, _allowing(identity, single, action, resource, contexts, context))
+                for action, resource, context in found
             )
-            evaluations[set_key] = evaluation
-        contexts = _contexts(user, snapshot.account_id, snapshot.partition, evaluation.shared_contexts)
-        found = evaluation.exposures(user, contexts, examples)
-        exposures = tuple(
-            Exposure(action, resource, context, _allowing(identity, single, action, resource, contexts, context))
-            for action, resource, context in found
-        )
-        verdict, more_notes = _verdict(user, not found, now, key_age_days)
-        if verdict in (MUST_ENROLL, LOCKED_OUT) and not evaluation.can_enroll(user, contexts):
-            more_notes.append(
-                "cannot enroll alone: without MFA the policies do not allow iam:CreateVirtualMFADevice and "
-                "iam:EnableMFADevice on the own user; an administrator must assign the device"
-            )
+            enforced = not found
+            verdict, more_notes = _verdict(user, enforced, now, key_age_days)
+            if verdict in (MUST_ENROLL, LOCKED_OUT):
+                more_notes += _enrollment_notes(evaluation.enrollable(user, contexts))
         credentials = user.credentials
         used = [key.last_used for key in credentials.active_keys if key.last_used] if credentials else []
         verdicts.append(
@@ -579,7 +761,7 @@ def audit(
                 user=user.name,
                 path=user.path,
                 verdict=verdict,
-                enforced=not found,
+                enforced=enforced,
                 exposures=exposures,
                 groups=user.groups,
                 mfa_devices=tuple(device.kind for device in user.mfa_devices),
@@ -605,6 +787,62 @@ def audit(
         key_age_days=key_age_days,
         notes=tuple(report_notes),
     )
+
+
+_ALL_KINDS = (VIRTUAL, HARDWARE_TOTP, SECURITY_KEY)
+
+
+def _enrollment_notes(kinds: list[str]) -> list[str]:
+    """What a user who must enroll can enroll alone, when not every kind of device."""
+    if not kinds:
+        return [
+            "cannot enroll alone: without MFA the policies allow neither a virtual device "
+            "(iam:CreateVirtualMFADevice, iam:EnableMFADevice), a hardware TOTP token (iam:EnableMFADevice) "
+            "nor a security key (iam:EnableMFADevice with iam:RegisterSecurityKey Create, then Activate) on the "
+            "own user; an administrator must assign the device"
+        ]
+    if len(kinds) < len(_ALL_KINDS):
+        missing = [kind for kind in _ALL_KINDS if kind not in kinds]
+        return [f"can enroll alone only: {', '.join(kinds)} (not {', '.join(missing)})"]
+    return []
+
+
+def _compile_error(applied: _Applied, single: dict[str, PolicySet]) -> str | None:
+    """Why the evaluator cannot read a policy document, or None (it is compiled and kept)."""
+    if applied.key in single:
+        return None
+    try:
+        single[applied.key] = PolicySet([applied.document])
+    except PolicyFormatError as error:
+        return str(error)
+    return None
+
+
+def _preferred_context(user: User) -> str | None:
+    """The context matching the user's credentials: the console for a password alone, access
+    keys for keys alone; None for both (or unknown)."""
+    credentials = user.credentials
+    if credentials is None:
+        return None
+    if credentials.password_enabled and not credentials.active_keys:
+        return CONSOLE
+    if credentials.active_keys and not credentials.password_enabled:
+        return KEYS
+    return None
+
+
+def _in_preferred_context(
+    evaluation: _PolicySetEvaluation, user: User, hit: tuple[str, str, str], contexts: list[_Context]
+) -> tuple[str, str, str]:
+    """``hit`` shown in the context matching the user's credentials, when allowed there too."""
+    action, resource, context_name = hit
+    wanted = _preferred_context(user)
+    if wanted is None or wanted == context_name:
+        return hit
+    context = next(c for c in contexts if c.name == wanted)
+    if evaluation.policies.evaluate_normalized(action, resource, context.values, context.key) is Decision.ALLOW:
+        return action, resource, wanted
+    return hit
 
 
 def _allowing(

@@ -25,16 +25,18 @@ _LABELS = {
 def _group_names(value: str) -> tuple[str, ...]:
     from mfa_policy.policy.validation import InvalidInputError, check_group_names
 
-    names = [name.strip() for name in value.split(",") if name.strip()]
+    names = [name.strip() for name in value.split(",")]
     try:
         return tuple(check_group_names(names, "--groups"))
     except InvalidInputError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+        # argparse names the flag ("argument --groups: ..."): the message gives the value as typed.
+        allowed = error.allowed.replace("a non-empty list of", "a comma-separated list of")
+        raise argparse.ArgumentTypeError(f"got {value!r}; expected {allowed}.") from None
 
 
 def _days(value: str) -> int:
     if not value.isdigit():
-        raise argparse.ArgumentTypeError(f"--key-age-days must be a whole number of days (0 or more), got {value!r}")
+        raise argparse.ArgumentTypeError(f"got {value!r}; expected a whole number of days (0 or more).")
     return int(value)
 
 
@@ -80,6 +82,12 @@ def _stack_plan(args: argparse.Namespace) -> Callable[[str, str], Any] | None:
     def get(key: str) -> str | None:
         return config.get(f"{project}:{key}")
 
+    if get("organization") is not None:
+        raise BadInput(
+            f"stack {args.stack!r} sets {project}:organization (a service control policy over many accounts), "
+            "but the audit evaluates one account's identity policies: use --groups g1,g2, or a per-account stack"
+        )
+
     settings = read_settings(get)
     targets = read_accounts(get)
     options = {key: settings[key] for key in DOCUMENT_OPTIONS if key in settings}
@@ -97,6 +105,11 @@ def _stack_plan(args: argparse.Namespace) -> Callable[[str, str], Any] | None:
         return PlannedPolicy(name, document, tuple(settings["group_names"]))
 
     return stack_policy
+
+
+def _display_name(user: Any) -> str:
+    """The user as the table and Markdown show it: with its IAM path unless the path is /."""
+    return f"{user.path}{user.user}" if user.path != "/" else user.user
 
 
 def _when(value: Any) -> str:
@@ -118,7 +131,7 @@ def _print_text(report: Any, catalog_size: int) -> None:
         keys = f"{user.active_keys} (used {_when(user.keys_last_used)})" if user.active_keys else "-"
         rows.append(
             (
-                f"{user.path}{user.user}" if user.path != "/" else user.user,
+                _display_name(user),
                 _LABELS[user.verdict],
                 ", ".join(user.mfa_devices) or "-",
                 "yes" if user.password else "-",
@@ -166,7 +179,7 @@ def _print_markdown(report: Any, catalog_size: int) -> None:
             f"`{e.action}` on `{e.resource}` ({e.context}; {', '.join(e.policies)})" for e in user.exposures
         )
         print(
-            f"| {user.path}{user.user} | {_LABELS[user.verdict]} | {', '.join(user.mfa_devices) or '-'} | "
+            f"| {_display_name(user)} | {_LABELS[user.verdict]} | {', '.join(user.mfa_devices) or '-'} | "
             f"{'yes' if user.password else '-'} | {keys} | {', '.join(user.groups) or '-'} | {exposures or '-'} |"
         )
     print(f"\n{_summary(report)}")

@@ -258,9 +258,67 @@ def test_cli_stack_and_groups_preview(account, capsys):
     assert report["users"][0]["verdict"] == LOCKED_OUT
     assert "require-mfa-dev" in report["scenario"] and "dev-admins do not exist" in report["notes"][0]
 
+    account.user("carol", path="/team/", groups=("developers",), password=True)
     assert main(["audit", "--endpoint-url", account.url, "--groups", "developers", "--format", "markdown"]) == 1
     out = capsys.readouterr().out
-    assert "| /bob | WILL BE LOCKED OUT |" in out
+    # Users are shown as in the text table: the name alone at /, with the path elsewhere.
+    assert "| bob | WILL BE LOCKED OUT |" in out and "| /team/carol | must enroll |" in out
+    assert main(["audit", "--endpoint-url", account.url, "--groups", "developers"]) == 1
+    rows = [line.split()[0] for line in capsys.readouterr().out.splitlines()[3:5]]
+    assert rows == ["bob", "/team/carol"]
+
+
+def test_a_security_keys_stack_says_which_devices_users_can_enroll(account, tmp_path, capsys):
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "Pulumi.keys.yaml").write_text(
+        "config:\n  mfa-policy:groups: [developers]\n  mfa-policy:mfaDevices: security_keys\n"
+    )
+    account.iam.create_group(GroupName="developers")
+    account.iam.attach_group_policy(GroupName="developers", PolicyArn=account.policy("allow-all", ALLOW_ALL))
+    account.user("carol", groups=("developers",), password=True)
+    assert main(["audit", "--endpoint-url", account.url, "--stack", "keys", "--cwd", str(tmp_path), "--json"]) == 0
+    (carol,) = json.loads(capsys.readouterr().out)["users"]
+    assert carol["verdict"] == MUST_ENROLL
+    assert carol["notes"] == ["can enroll alone only: security key (not virtual, hardware TOTP)"]
+
+
+def test_an_organization_stack_is_refused(account, capsys):
+    # Pulumi.org.yaml sets mfa-policy:organization: an SCP the audit does not evaluate.
+    assert main(["audit", "--endpoint-url", account.url, "--stack", "org", "--cwd", str(ROOT)]) == 2
+    assert capsys.readouterr().err == (
+        "error: stack 'org' sets mfa-policy:organization (a service control policy over many accounts), but the "
+        "audit evaluates one account's identity policies: use --groups g1,g2, or a per-account stack\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--groups", "a b,"], "argument --groups: got 'a b,'; expected a comma-separated list of distinct IAM "
+         "group names"),
+        (["--groups", "ops,Ops"], "argument --groups: got 'ops,Ops'; expected"),
+        (["--key-age-days", "-3"], "argument --key-age-days: got '-3'; expected a whole number of days (0 or more)."),
+    ],
+)
+def test_flag_errors_name_the_flag_once(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["audit", *argv])
+    assert exit_info.value.code == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert message in last and last.count(argv[0]) == 1, last
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--endpoint-url", "notaurl"], "error: Invalid endpoint: notaurl: check --endpoint-url\n"),
+        (["--region", "bad_region!"], "error: AWS SDK error: Provided region_name 'bad_region!' doesn't match a "
+         "supported format.\n"),
+    ],
+)
+def test_a_bad_endpoint_or_region_is_one_line(argv, expected, credentials_env, capsys):
+    assert main(["audit", *argv]) == 2
+    assert capsys.readouterr().err == expected
 
 
 def test_cli_bad_input_exits_2(account, capsys):

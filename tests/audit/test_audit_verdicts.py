@@ -7,12 +7,19 @@ moto in test_audit_moto.py.
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoRegionError,
+    ParamValidationError,
+    ProfileNotFound,
+)
 
 from mfa_policy.audit.aws import (
     HARDWARE_TOTP,
@@ -219,6 +226,33 @@ def test_error_messages_are_one_line(code, operation, starts):
     assert message.startswith(starts) and "\n" not in message
 
 
+@pytest.mark.parametrize(
+    "error",
+    [
+        ParamValidationError(report="Invalid type for parameter UserName, value: 1\nUnknown parameter Foo"),
+        NoRegionError(),
+        EndpointConnectionError(endpoint_url="https://iam.amazonaws.com/"),
+        ProfileNotFound(profile="nope"),
+        ValueError("Invalid endpoint: notaurl"),
+        RuntimeError("something\nunexpected"),
+    ],
+)
+def test_sdk_errors_are_one_line(error):
+    message = str(explain_error(error))
+    assert message and "\n" not in message and "  " not in message
+
+
+def test_examples_use_the_context_of_the_user_credentials():
+    # A password alone: the console without MFA; keys alone: access keys.
+    report = _audit(
+        _user("vic", attached=(ALLOW_ALL.arn,)),
+        _user("wes", credentials=Credentials(access_keys=(AccessKey(active=True),)), attached=(ALLOW_ALL.arn,)),
+    )
+    users = {user.user: user for user in report.users}
+    assert {e.context for e in users["vic"].exposures} == {"console without MFA"}
+    assert {e.context for e in users["wes"].exposures} == {"access keys"}
+
+
 def test_a_deny_with_bool_instead_of_boolifexists_leaves_access_keys_open():
     # The classic mistake: requests signed with long-term keys carry no aws:MultiFactorAuthPresent,
     # so "Bool": false never matches them. The console without MFA is denied; access keys are not.
@@ -232,3 +266,110 @@ def test_a_deny_with_bool_instead_of_boolifexists_leaves_access_keys_open():
     for exposure in kim.exposures:  # the same requests from the console without MFA are denied
         context = {"aws:username": "kim", "aws:MultiFactorAuthPresent": "false"}
         assert console.evaluate(exposure.action, exposure.resource, context) is Decision.EXPLICIT_DENY
+
+
+# ---------------------------------------------------------------------------------------------
+# Soundness: what the audit cannot evaluate is resolved in the user's favour
+
+
+def _require_mfa_with(condition: dict[str, Any]) -> dict[str, Any]:
+    """The project's policy with ``condition`` added to its Deny-without-MFA statement."""
+    document = copy.deepcopy(build_policy_document(ACCOUNT))  # its parts may be shared constants
+    for statement in document["Statement"]:
+        if statement["Sid"] == "DenyAllExceptMfaBootstrapWithoutMfa":
+            for operator, entries in condition.items():
+                statement["Condition"].setdefault(operator, {}).update(entries)
+    return document
+
+
+@pytest.mark.parametrize(
+    ("condition", "key"),
+    [
+        ({"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}}, "aws:SourceIp"),
+        ({"StringNotEquals": {"aws:PrincipalTag/mfa-exempt": "true"}}, "aws:PrincipalTag/mfa-exempt"),
+        ({"StringNotEqualsIfExists": {"aws:username": "${aws:PrincipalTag/owner}"}}, "aws:PrincipalTag/owner"),
+    ],
+)
+def test_a_deny_conditioned_on_an_unmodelled_key_does_not_count(condition, key):
+    # From 203.0.113.0/24 (or with the tag) the Deny does not apply: the user acts without MFA.
+    policy = ManagedPolicy(f"arn:aws:iam::{ACCOUNT}:policy/office", "office", _require_mfa_with(condition))
+    snapshot = AccountSnapshot(ACCOUNT, "aws", "auditor", (_user("lee", attached=(policy.arn, ALLOW_ALL.arn)),),
+                               {}, {**POLICIES, policy.arn: policy})
+    (lee,) = audit(snapshot, load_catalog(), now=NOW).users
+    assert lee.verdict == UNPROTECTED and not lee.enforced and lee.exposures
+    assert any(
+        note.startswith("office, statement DenyAllExceptMfaBootstrapWithoutMfa: a Deny conditioned on ") and key in note
+        and note.endswith("counted as not applying") for note in lee.notes
+    ), lee.notes
+    assert lee.as_dict()["notes"] == list(lee.notes)
+
+
+def test_an_allow_conditioned_on_an_unmodelled_key_counts_as_met():
+    office = _doc({"Sid": "Office", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+                   "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"},
+                                 "StringEquals": {"aws:PrincipalType": "User"}}},
+                  {"Sid": "Tagged", "Effect": "Allow", "Action": "ec2:DescribeInstances",
+                   "Resource": "arn:aws:ec2:*:*:instance/${aws:PrincipalTag/instance}"})
+    (mia,) = _audit(_user("mia", inline=(InlinePolicy("office", office),))).users
+    assert mia.verdict == UNPROTECTED
+    assert [(e.action, e.policies) for e in mia.exposures] == [
+        ("s3:GetObject", ("inline office",)), ("ec2:DescribeInstances", ("inline office",))]
+    assert ("inline office, statement Office: an Allow conditioned on aws:SourceIp, which the audit does not "
+            "model: counted as met") in mia.notes
+    assert any(note.startswith("inline office, statement Tagged:") for note in mia.notes)
+
+
+def test_the_modelled_keys_are_the_keys_the_contexts_set():
+    from mfa_policy.audit.verdicts import MODELLED_KEYS, _contexts, _key_activations
+
+    user = _user("nat")
+    contexts = _contexts(user, ACCOUNT, "aws", True)
+    set_keys = {key for context in contexts for key in context.values}
+    set_keys |= {key.lower() for activation in _key_activations() for key in activation.keys}
+    # The MFA age is never set: without MFA AWS leaves it out, which the audit models.
+    assert set_keys | {"aws:multifactorauthage"} == MODELLED_KEYS
+
+
+def test_an_unreadable_managed_policy_means_not_proven_enforced():
+    gone = f"arn:aws:iam::{ACCOUNT}:policy/gone"
+    report = _audit(
+        _user("olga", attached=(REQUIRE_MFA.arn, ALLOW_ALL.arn, gone)),
+        _user("pat", groups=("missing-group",), attached=(REQUIRE_MFA.arn,)),
+    )
+    users = {user.user: user for user in report.users}
+    assert users["olga"].verdict == UNPROTECTED and not users["olga"].enforced
+    assert users["olga"].notes[0] == f"managed policy {gone} could not be read: MFA enforcement cannot be proven"
+    assert users["pat"].verdict == UNPROTECTED
+    assert users["pat"].notes[0] == "group missing-group could not be read: MFA enforcement cannot be proven"
+    assert report.failing
+
+
+def test_a_policy_the_evaluator_cannot_parse_is_a_note_not_a_traceback():
+    odd = ManagedPolicy(f"arn:aws:iam::{ACCOUNT}:policy/odd", "odd", _doc(
+        {"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"StringEqualz": {"aws:username": "x"}}}))
+    snapshot = AccountSnapshot(ACCOUNT, "aws", "auditor", (
+        _user("quinn", attached=(REQUIRE_MFA.arn, odd.arn)), _user("rita", attached=(REQUIRE_MFA.arn,))),
+        {}, {**POLICIES, odd.arn: odd})
+    report = audit(snapshot, load_catalog(), now=NOW)
+    users = {user.user: user for user in report.users}
+    assert users["quinn"].verdict == UNPROTECTED and not users["quinn"].enforced
+    assert users["quinn"].notes[0] == (
+        "policy odd cannot be evaluated (unknown condition operator 'StringEqualz'): MFA enforcement cannot be proven")
+    assert users["rita"].verdict == MUST_ENROLL
+
+
+def test_enrollment_under_a_security_keys_policy():
+    keys_only = ManagedPolicy(f"arn:aws:iam::{ACCOUNT}:policy/keys-only", "keys-only",
+                              build_policy_document(ACCOUNT, mfa_devices="security_keys"))
+    certified = ManagedPolicy(f"arn:aws:iam::{ACCOUNT}:policy/certified", "certified", build_policy_document(
+        ACCOUNT, mfa_devices="security_keys", security_key_certification={"fips-140-3": ["L3"]}))
+    snapshot = AccountSnapshot(ACCOUNT, "aws", "auditor", (
+        _user("sam", attached=(keys_only.arn, ALLOW_ALL.arn)),
+        _user("tia", attached=(certified.arn, ALLOW_ALL.arn)),
+        _user("uma", attached=(REQUIRE_MFA.arn, ALLOW_ALL.arn)),
+    ), {}, {**POLICIES, keys_only.arn: keys_only, certified.arn: certified})
+    users = {user.user: user for user in audit(snapshot, load_catalog(), now=NOW).users}
+    assert users["sam"].verdict == MUST_ENROLL
+    assert users["sam"].notes == ("can enroll alone only: security key (not virtual, hardware TOTP)",)
+    assert users["tia"].notes == ("can enroll alone only: security key (not virtual, hardware TOTP)",)
+    assert users["uma"].notes == ()  # every kind of device
