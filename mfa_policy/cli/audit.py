@@ -63,7 +63,7 @@ class _Progress:
 def _stack_plan(args: argparse.Namespace) -> Callable[[str, str], Any] | None:
     """Read --stack / --groups before touching AWS; return a builder of the planned policy."""
     from mfa_policy.audit.verdicts import PlannedPolicy
-    from mfa_policy.policy.document import DOCUMENT_OPTIONS, build_policy_document
+    from mfa_policy.policy.document import build_policy_document
 
     if args.groups:
         groups = args.groups
@@ -74,23 +74,17 @@ def _stack_plan(args: argparse.Namespace) -> Callable[[str, str], Any] | None:
         return default_policy
     if not args.stack:
         return None
-    from mfa_policy.program.config import read_accounts, read_settings
+    from mfa_policy.program.config import read_program_config
     from mfa_policy.program.project import stack_config
 
     project, config = stack_config(Path(args.cwd), args.stack)
-
-    def get(key: str) -> str | None:
-        return config.get(f"{project}:{key}")
-
-    if get("organization") is not None:
+    program = read_program_config(lambda key: config.get(f"{project}:{key}"), config)
+    if program.organization is not None:
         raise BadInput(
             f"stack {args.stack!r} sets {project}:organization (a service control policy over many accounts), "
             "but the audit evaluates one account's identity policies: use --groups g1,g2, or a per-account stack"
         )
-
-    settings = read_settings(get)
-    targets = read_accounts(get)
-    options = {key: settings[key] for key in DOCUMENT_OPTIONS if key in settings}
+    settings, targets, options = program.settings, program.accounts, program.document_options()
     stack = args.stack
 
     def stack_policy(account_id: str, partition: str) -> PlannedPolicy:
