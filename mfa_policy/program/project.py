@@ -79,7 +79,9 @@ def stack_config(project_dir: Path, stack: str) -> tuple[str, dict[str, str]]:
         raise ProjectError(f"{project_dir / 'Pulumi.yaml'} has no project name")
     stack_file = project_dir / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
-        raise ProjectError(f"stack {stack!r} has no config file {stack_file}")
+        stacks = sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in project_dir.glob("Pulumi.*.yaml"))
+        known = f" (stacks here: {', '.join(stacks)})" if stacks else ""
+        raise ProjectError(f"stack {stack!r} has no config file {stack_file}{known}")
     values = _load_yaml(stack_file).get("config") or {}
     if not isinstance(values, dict):
         raise ProjectError(f"config in {stack_file} must be a YAML mapping of keys to values")
@@ -90,7 +92,12 @@ def stack_config(project_dir: Path, stack: str) -> tuple[str, dict[str, str]]:
             continue
         if isinstance(declaration, dict):
             if "default" not in declaration:
-                raise ProjectError(f"Stack {stack!r} is missing configuration value {key!r}")
+                # The Pulumi CLI's own words, then the key as this project's messages name it.
+                what = f": {declaration['description']}" if declaration.get("description") else ""
+                raise ProjectError(
+                    f"Stack {stack!r} is missing configuration value {key!r}; set {full_key} in "
+                    f"Pulumi.{stack}.yaml{what}"
+                )
             config[full_key] = config_value_to_string(declaration["default"])
         else:
             config[full_key] = config_value_to_string(declaration)

@@ -79,7 +79,9 @@ def test_missing_required_key_and_missing_stack(tmp_path, capsys):
         shutil.copy(ROOT / name, tmp_path / name)
     (tmp_path / "Pulumi.empty.yaml").write_text("config: {}\n")
     assert main(["preview", "--stack", "empty", "--cwd", str(tmp_path)]) == 2
-    assert "Stack 'empty' is missing configuration value 'groups'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "Stack 'empty' is missing configuration value 'groups'; set mfa-policy:groups in Pulumi.empty.yaml" in err
+    assert "Pulumi.empty.yaml: IAM groups whose members must use MFA" in err
     assert main(["preview", "--stack", "nope", "--cwd", str(tmp_path)]) == 2
     assert "stack 'nope' has no config file" in capsys.readouterr().err
 

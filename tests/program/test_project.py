@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import ROOT
 from mfa_policy.program.project import ProjectError, stack_config
 
 PROJECT = """\
@@ -87,3 +88,8 @@ def test_integers_are_read_as_yaml_1_2_reads_them(tmp_path):
     (tmp_path / "Pulumi.s.yaml").write_text("config:\n  p:a: 001122334455\n  p:b: 0o17\n  p:c: 0x1f\n  p:d: 1_000\n")
     _, config = stack_config(tmp_path, "s")
     assert config == {"p:a": "1122334455", "p:b": "15", "p:c": "31", "p:d": "1_000"}
+
+
+def test_an_unknown_stack_lists_the_stacks_there():
+    with pytest.raises(ProjectError, match=r"stack 'staging' has no config file .*\(stacks here: dev, org, prod\)$"):
+        stack_config(ROOT, "staging")
