@@ -265,25 +265,25 @@ def _explain(args: argparse.Namespace) -> int:
     print("Contexts: keys = long-term access keys; console = signed in without MFA; mfa = an MFA session")
     print("(mfa-expired: older than the max MFA age). own = alice's user (or her device); other = bob's.\n")
     for policies, rows in matrix["tables"].items():
-        print(f"## {titles[policies]}\n")
-        print("| | action | " + " | ".join(matrix["columns"]) + " |")
-        print("|---|---|" + "---|" * len(matrix["columns"]))
-        for row in rows:
-            cells = " | ".join(row["cells"][column] for column in matrix["columns"])
-            print(f"| {row['group']} | `{row['action']}` | {cells} |")
-        print()
+        _print_table(titles[policies], "", "group", rows, matrix["columns"])
     enrollment_titles = {ALONE: "the policy alone", NEXT_TO_ALLOW_ALL: "next to allow-all"}
     for policies, rows in matrix["enrollment"].items():
-        print(f"## Enrollment by device type, {enrollment_titles[policies]}\n")
-        print("| device | action | " + " | ".join(matrix["columns"]) + " |")
-        print("|---|---|" + "---|" * len(matrix["columns"]))
-        for row in rows:
-            cells = " | ".join(row["cells"][column] for column in matrix["columns"])
-            print(f"| {row['device']} | `{row['action']}` | {cells} |")
-        print()
+        title = f"Enrollment by device type, {enrollment_titles[policies]}"
+        _print_table(title, "device", "device", rows, matrix["columns"])
     for action, reason in outside.items():
         print(f"Note: `{action}` is allowed whatever the policies say: {reason}.")
     return 0
+
+
+def _print_table(title: str, header: str, label: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    """One Markdown table of the decision matrix: a row per action, a column per context."""
+    print(f"## {title}\n")
+    print(f"|{f' {header} ' if header else ' '}| action | " + " | ".join(columns) + " |")
+    print("|---|---|" + "---|" * len(columns))
+    for row in rows:
+        cells = " | ".join(row["cells"][column] for column in columns)
+        print(f"| {row[label]} | `{row['action']}` | {cells} |")
+    print()
 
 
 def _add_selectors(command: argparse.ArgumentParser) -> None:
