@@ -1,8 +1,12 @@
-"""The README and docs/ pages: every relative link reaches a file, and every #anchor a heading."""
+"""The README and docs/ pages: every relative link reaches a file, every #anchor a heading, and the
+examples in docs/using-the-component.md run as written."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,3 +38,22 @@ def test_every_relative_link_resolves(page):
         if not destination.exists() or (anchor and destination.suffix == ".md" and anchor not in _anchors(destination)):
             broken.append(target)
     assert not broken, f"{page.name}: links that lead nowhere: {broken}"
+
+
+PAGE = ROOT / "docs" / "using-the-component.md"
+
+
+def test_the_consumer_test_example_passes_as_written(tmp_path):
+    section = PAGE.read_text().split("## Testing a program that uses it", 1)[1].split("\n## ", 1)[0]
+    example, subclass = re.findall(r"```python\n(.*?)```", section, re.DOTALL)[:2]
+    (tmp_path / "test_consumer.py").write_text(example + "\n\n" + subclass)
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_consumer.py")],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "1 passed" in completed.stdout

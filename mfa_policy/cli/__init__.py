@@ -40,9 +40,10 @@ def main(argv: Sequence[str] | None = None, prog: str = SCRIPT) -> int:
         return args.handler(args)
     except BrokenPipeError:
         # The reader went away (`... | head`): stop quietly, and keep Python from complaining
-        # about stdout at exit.
+        # about stdout at exit. Exit 1, as Python's docs advise: the command did not finish, and
+        # a check cut short must never pass for one that held.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        return 1
     except Exception as error:
         if not isinstance(error, (BadInput, InvalidInputError, MissingExtraError)) and not _is_project_error(error):
             raise
