@@ -297,8 +297,9 @@ def test_the_label_says_which_options_were_checked(capsys):
 def test_a_reader_that_stops_early_gets_no_traceback():
     # `mfa-policy verify ... --json | head -1`: the pipe closes while output (220 KB, more than a
     # pipe holds) is still being written.
+    seed = str(REFERENCE / "seed-2014-policy.json")
     process = subprocess.Popen(
-        [sys.executable, "-m", "mfa_policy", "verify", "--policy-file", str(REFERENCE / "seed-2014-policy.json"), "--json"],
+        [sys.executable, "-m", "mfa_policy", "verify", "--policy-file", seed, "--json"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
