@@ -55,10 +55,14 @@ class ConfigKey:
         return f"{NAMESPACE}:{self.name}"
 
 
+# YAML 1.2's spellings of a boolean, which the Pulumi CLI passes on as written.
+_TRUE, _FALSE = ("true", "True", "TRUE"), ("false", "False", "FALSE")
+
+
 def _parse_bool(raw: str, key: str) -> bool:
-    if raw not in ("true", "false"):
+    if raw not in _TRUE + _FALSE:
         raise InvalidInputError(key, raw, "true or false")
-    return raw == "true"
+    return raw in _TRUE
 
 
 def _parse_json_list(raw: str, key: str, rule: str) -> Any:
@@ -88,9 +92,6 @@ def _parse_max_age(raw: str, key: str) -> int | None:
 
 
 def _parse_account_id(raw: str, key: str) -> str | None:
-    if raw.isdigit() and len(raw) < 12:
-        # YAML reads an unquoted 001122334455 as a number, which loses its leading zeros.
-        raise InvalidInputError(key, raw, "a 12-digit AWS account ID, quoted in YAML ('001122334455')")
     return None if raw == "" else check_account_id(raw, key)
 
 

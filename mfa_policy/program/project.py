@@ -12,31 +12,34 @@ from mfa_policy.program.config import config_value_to_string
 
 
 class _CliYamlLoader(yaml.SafeLoader):
-    """Reads booleans and integers as YAML 1.2 does, like the Pulumi CLI: ``yes``/``on`` stay
-    strings, and ``001122334455`` is the decimal 1122334455, not an octal number."""
+    """Reads booleans as YAML 1.2 does, like the Pulumi CLI: ``yes``/``on`` stay strings."""
 
 
-_YAML11_ONLY = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int")
 _CliYamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _YAML11_ONLY]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _CliYamlLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
-_CliYamlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")
-)
 
 
-def _yaml12_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
-    text = str(loader.construct_scalar(node))  # type: ignore[arg-type]
-    if text.startswith(("0o", "0x")):
-        return int(text[2:], 8 if text[1] == "o" else 16)
-    return int(text, 10)
+def _config_scalar_texts(text: str) -> dict[str, str]:
+    """The stack file's top-level config values that are scalars, as written.
 
-
-_CliYamlLoader.add_constructor("tag:yaml.org,2002:int", _yaml12_int)
+    The Pulumi CLI reads such a value into a string from its source text: ``accountId:
+    001122334455`` reaches the program as ``"001122334455"``, not as the number YAML would make
+    of it (and lose the leading zeros of).
+    """
+    root = yaml.compose(text, Loader=_CliYamlLoader)
+    texts: dict[str, str] = {}
+    if isinstance(root, yaml.MappingNode):
+        for key, value in root.value:
+            if key.value == "config" and isinstance(value, yaml.MappingNode):
+                for config_key, config_value in value.value:
+                    if isinstance(config_value, yaml.ScalarNode) and config_value.tag != "tag:yaml.org,2002:null":
+                        texts[config_key.value] = config_value.value
+    return texts
 
 
 class ProjectError(Exception):
@@ -85,7 +88,8 @@ def stack_config(project_dir: Path, stack: str) -> tuple[str, dict[str, str]]:
     values = _load_yaml(stack_file).get("config") or {}
     if not isinstance(values, dict):
         raise ProjectError(f"config in {stack_file} must be a YAML mapping of keys to values")
-    config = {key: config_value_to_string(value) for key, value in values.items()}
+    texts = _config_scalar_texts(stack_file.read_text())
+    config = {key: texts[key] if key in texts else config_value_to_string(value) for key, value in values.items()}
     for key, declaration in (project.get("config") or {}).items():
         full_key = key if ":" in key else f"{name}:{key}"
         if full_key in config:

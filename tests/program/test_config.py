@@ -100,6 +100,6 @@ def test_config_values_render_like_the_cli():
     assert config_value_to_string(43200) == "43200"
 
 
-def test_an_account_id_that_lost_its_leading_zeros_says_to_quote_it():
-    with pytest.raises(InvalidInputError, match=r"^mfa-policy:accountId: got '1122334455'; expected .*quoted in YAML"):
-        read_settings({"groups": '["a"]', "accountId": "1122334455"}.get)
+@pytest.mark.parametrize(("raw", "value"), [("True", True), ("TRUE", True), ("False", False), ("FALSE", False)])
+def test_every_yaml_1_2_spelling_of_a_boolean(raw, value):
+    assert read_settings({"groups": '["a"]', "createGroups": raw}.get)["create_groups"] is value

@@ -52,9 +52,10 @@ def test_yaml_1_1_boolean_words_stay_strings(project, word):
 
 
 @pytest.mark.parametrize("word", ["true", "True", "FALSE"])
-def test_yaml_1_2_booleans(project, word):
+def test_yaml_1_2_booleans_reach_the_program_as_written(project, word):
+    # As the Pulumi CLI passes them; the program's config reader takes every YAML 1.2 spelling.
     (project / "Pulumi.s.yaml").write_text(f"config:\n  demo:groups: [a]\n  demo:enabled: {word}\n")
-    assert stack_config(project, "s")[1]["demo:enabled"] == word.lower()
+    assert stack_config(project, "s")[1]["demo:enabled"] == word
 
 
 def test_a_declared_key_without_default_is_required(project):
@@ -82,12 +83,15 @@ def test_missing_files(tmp_path):
         stack_config(tmp_path, "s")
 
 
-def test_integers_are_read_as_yaml_1_2_reads_them(tmp_path):
-    # An unquoted account ID with a leading zero: YAML 1.1 would read it as octal (155826477).
+def test_top_level_scalars_reach_the_program_as_written(tmp_path):
+    # The Pulumi CLI keeps a top-level value's source text: an unquoted account ID keeps its
+    # leading zero (YAML alone would read 001122334455 as an octal number).
     (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
-    (tmp_path / "Pulumi.s.yaml").write_text("config:\n  p:a: 001122334455\n  p:b: 0o17\n  p:c: 0x1f\n  p:d: 1_000\n")
+    (tmp_path / "Pulumi.s.yaml").write_text(
+        "config:\n  p:a: 001122334455\n  p:b: 0x1f\n  p:c: 'quoted'\n  p:d: true\n  p:e: [1, yes]\n"
+    )
     _, config = stack_config(tmp_path, "s")
-    assert config == {"p:a": "1122334455", "p:b": "15", "p:c": "31", "p:d": "1_000"}
+    assert config == {"p:a": "001122334455", "p:b": "0x1f", "p:c": "quoted", "p:d": "true", "p:e": '[1, "yes"]'}
 
 
 def test_an_unknown_stack_lists_the_stacks_there():
