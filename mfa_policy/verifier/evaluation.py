@@ -113,6 +113,16 @@ def substitute(text: str, context: Mapping[str, tuple[str, ...]], *, escape: Cal
     return None if missing else result
 
 
+def policy_variables(text: str) -> list[str]:
+    """The condition keys the policy variables in ``text`` read (``${aws:username}`` ->
+    ``aws:username``; a default after the comma is dropped, ``${*}``/``${?}``/``${$}`` are none)."""
+    keys = []
+    for body in _VARIABLE.findall(text):
+        if body not in _LITERAL_VARIABLES:
+            keys.append(body.partition(",")[0].strip())
+    return keys
+
+
 def _glob_regex(pattern: str, *, wildcard_chars: str = ".") -> str:
     """The regular-expression body of an IAM glob: ``*`` any run, ``?`` one character."""
     parts = []

@@ -26,6 +26,7 @@ from mfa_policy.verifier.evaluation import (
     PolicySet,
     decided_outside_policies,
     normalize_context,
+    policy_variables,
 )
 from mfa_policy.verifier.lint import MAX_POLICY_CHARACTERS as MAX_POLICY_CHARACTERS  # re-exported from lint
 from mfa_policy.verifier.lint import lint
@@ -412,7 +413,15 @@ def modelled_condition_keys(verifier: Verifier) -> set[str]:
     return keys
 
 
+# Keys the contexts set to one value only (alice's): a Deny conditioned on them could exempt other
+# users, which no check here would see.
+_FIXED_KEYS = frozenset({"aws:username", "aws:userid"})
+
+
 def _unmodelled_deny_keys(verifier: Verifier) -> list[Counterexample]:
+    """A counterexample per key a Deny depends on that the checks do not vary: in its Condition
+    (any key the contexts never set, or one they fix to alice's value), or as a policy variable
+    in its Resource, NotResource or condition values (any key the contexts never set)."""
     modelled = modelled_condition_keys(verifier)
     documents = [verifier.document, *([verifier.scp] if isinstance(verifier, OrganizationVerifier) else [])]
     found = []
@@ -421,17 +430,26 @@ def _unmodelled_deny_keys(verifier: Verifier) -> list[Counterexample]:
         for statement in [statements] if isinstance(statements, dict) else statements:
             if statement.get("Effect") != "Deny":
                 continue
+            depends: list[str] = []
             for keys in statement.get("Condition", {}).values():
-                for key in keys:
-                    if key.lower() not in modelled:
-                        found.append(
-                            Counterexample(
-                                "G1",
-                                key,
-                                decision=f"Deny {statement.get('Sid', '?')} depends on {key}, which the verifier "
-                                "does not vary: where a request carries it, the Deny may not apply",
-                            )
-                        )
+                for key, values in keys.items():
+                    if key.lower() not in modelled or key.lower() in _FIXED_KEYS:
+                        depends.append(key)
+                    for value in values if isinstance(values, list) else [values]:
+                        depends += [v for v in policy_variables(str(value)) if v.lower() not in modelled]
+            for element in ("Resource", "NotResource"):
+                patterns = statement.get(element, [])
+                for pattern in [patterns] if isinstance(patterns, str) else patterns:
+                    depends += [v for v in policy_variables(pattern) if v.lower() not in modelled]
+            for key in dict.fromkeys(depends):
+                found.append(
+                    Counterexample(
+                        "G1",
+                        key,
+                        decision=f"Deny {statement.get('Sid', '?')} depends on {key}, which the verifier "
+                        "does not vary: where a request carries another value, the Deny may not apply",
+                    )
+                )
     return found
 
 

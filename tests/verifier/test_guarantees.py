@@ -394,6 +394,8 @@ def test_there_are_nine_guarantees():
     [
         ("NotIpAddress", "aws:SourceIp", "203.0.113.0/24"),
         ("StringNotEquals", "aws:PrincipalTag/mfa-exempt", "true"),
+        # The contexts only ever hold alice's name: a Deny that exempts other names is unproven.
+        ("StringNotLike", "aws:username", "*-breakglass"),
     ],
 )
 def test_a_deny_on_a_key_the_verifier_does_not_vary_fails_g1(operator, key, value):
@@ -405,3 +407,13 @@ def test_a_deny_on_a_key_the_verifier_does_not_vary_fails_g1(operator, key, valu
     found = check_all(document, intent)["G1"]
     assert {c.action for c in found} == {key}
     assert all("does not vary" in c.decision for c in found)
+
+
+def test_a_deny_whose_resource_reads_a_key_the_verifier_does_not_vary_fails_g1():
+    # A user tagged exempt=<her own name> would not be locked down on her own user.
+    document, intent = intent_for_builder(TEST_ACCOUNT_ID)
+    lockdown = next(s for s in document["Statement"] if s["Sid"] == "DenyAllExceptMfaBootstrapWithoutMfa")
+    del lockdown["Resource"]
+    lockdown["NotResource"] = f"arn:aws:iam::{TEST_ACCOUNT_ID}:user/${{aws:PrincipalTag/exempt}}"
+    found = check_all(document, Intent(**{**intent.__dict__, "rebuild": None}))["G1"]
+    assert [c.action for c in found] == ["aws:PrincipalTag/exempt"]
