@@ -318,13 +318,17 @@ def read_account(
         region_name = session.region_name or "us-east-1"
         sts = session.client("sts", region_name=region_name, endpoint_url=endpoint_url, config=config)
         iam = session.client("iam", region_name=region_name, endpoint_url=endpoint_url, config=config)
+    except (BotoCoreError, ValueError) as error:
+        # botocore raises a bare ValueError for a malformed --endpoint-url or --region; only here,
+        # so that a ValueError from reading the answers keeps its own message.
+        raise explain_error(error, attempts=max_attempts) from None
+    try:
         identity = sts.get_caller_identity()
         details = _read_authorization_details(iam, page_size)
         report, generated = _read_credential_report(iam, report_timeout)
         names = [user["UserName"] for user in details["users"]]
         devices = _read_mfa_devices(iam, names, workers, page_size, progress)
-    except (BotoCoreError, ClientError, ValueError) as error:
-        # botocore raises a bare ValueError for a malformed --endpoint-url or --region.
+    except (BotoCoreError, ClientError) as error:
         raise explain_error(error, attempts=max_attempts) from None
 
     partition = identity["Arn"].split(":")[1]
