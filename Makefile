@@ -26,8 +26,9 @@ lint: $(STAMP)
 # resolves EVERY dependency, direct and transitive, to the lowest version allowed, among those
 # published as wheels (some ancient releases are sdists that no longer build on Python 3.11).
 # The test tools' own dependencies get the floors in tests/lowest-test-tools.txt (moto[server]
-# allows Flask 0.11); a check first makes sure none of those is a runtime dependency (the package
-# with its `verify` and `audit` extras, what users install), so every runtime one stays lowest.
+# allows Flask 0.11); none of those may name a runtime dependency (the package with its `verify`
+# and `audit` extras: what users install). A runtime dependency that a test tool itself needs
+# higher (urllib3 for responses, attrs for jsonschema) is printed: it is tested at that version.
 # env/: all of that, then the whole test suite. program/: only requirements.txt, as `pulumi up`
 # installs the program, then the program's offline preview.
 LOWEST ?= .venv-lowest
@@ -40,12 +41,10 @@ test-lowest:
 	test -x $(LOWEST)/env/bin/python || $(PYTHON) -m venv $(LOWEST)/env
 	$(UV) pip compile --quiet $(UV_LOWEST) --python $(LOWEST)/env/bin/python --extra verify --extra audit \
 		pyproject.toml -o $(LOWEST)/runtime.txt
-	$(PYTHON) -c 'import re, sys; runtime = {l.split("==")[0].lower() for l in open(sys.argv[1]) if "==" in l}; \
-		tools = {re.split("[<>=!~ ]", l.strip())[0].lower() for l in open(sys.argv[2]) if l.strip() and not l.startswith("#")}; \
-		sys.exit(f"{sys.argv[2]} would raise runtime dependencies: {sorted(runtime & tools)}" if runtime & tools else 0)' \
-		$(LOWEST)/runtime.txt $(TOOL_FLOORS)
+	$(PYTHON) tests/lowest_versions.py floors $(LOWEST)/runtime.txt $(TOOL_FLOORS)
 	$(UV) pip compile --quiet $(UV_LOWEST) --python $(LOWEST)/env/bin/python --extra verify --extra audit \
 		--extra dev --constraint $(TOOL_FLOORS) pyproject.toml -o $(LOWEST)/env.txt
+	$(PYTHON) tests/lowest_versions.py raised $(LOWEST)/runtime.txt $(LOWEST)/env.txt
 	$(UV) pip sync --quiet --only-binary :all: --python $(LOWEST)/env/bin/python $(LOWEST)/env.txt
 	$(UV) pip install --quiet --no-deps --python $(LOWEST)/env/bin/python -e .
 	$(LOWEST)/env/bin/python -m pytest -q -p no:cacheprovider
