@@ -17,7 +17,14 @@ import pulumi
 import pulumi_aws as aws
 
 from mfa_policy.components.errors import UserInputError, answered
-from mfa_policy.components.require_mfa import _PARTITION, DEFAULT_DESCRIPTION, DEFAULT_PATH
+from mfa_policy.components.require_mfa import (
+    _CALLER_IDENTITY,
+    _IAM_USER_ARN,
+    _PARTITION,
+    DEFAULT_DESCRIPTION,
+    DEFAULT_PATH,
+    DeployerLockoutError,
+)
 from mfa_policy.components.schema_docs import SchemaDocs
 from mfa_policy.policy.document import DOCUMENT_OPTIONS, check_document_options
 from mfa_policy.policy.scp import build_scp_document, scp_json
@@ -125,6 +132,11 @@ class OrganizationMfaGuardrailArgs(TypedDict):
     tags: NotRequired[Mapping[str, str]]
     """Tags for the SCP and the StackSet. Default: none."""
 
+    allow_enforcing_deployer: NotRequired[bool]
+    """With ``call_as="DELEGATED_ADMIN"``, proceed even when the deploying identity is an IAM user.
+    Default ``False``: the component stops before creating anything, because the SCP may apply to
+    that user's own account (a member account) and its long-term keys could do nothing next time."""
+
 
 _KNOWN_ARGS = frozenset(OrganizationMfaGuardrailArgs.__annotations__)
 
@@ -157,6 +169,7 @@ def _validated(args: Mapping[str, Any], name: str) -> dict[str, Any]:
         "scp_description": check_description(args.get("scp_description", DEFAULT_SCP_DESCRIPTION), "scp_description"),
         "stack_set_name": check_stack_set_name(args.get("stack_set_name", name), "stack_set_name"),
         "tags": check_tags(args.get("tags", {}), "tags"),
+        "allow_enforcing_deployer": check_bool(args.get("allow_enforcing_deployer", False), "allow_enforcing_deployer"),
         "group_names": None,
     }
     stack_set_targets = [target for target in targets if target_kind(target) != "account"]
@@ -176,6 +189,24 @@ def _validated(args: Mapping[str, Any], name: str) -> dict[str, Any]:
         settings["group_names"] = check_group_names(args["group_names"], "group_names")
     settings["stack_set_targets"] = tuple(stack_set_targets)
     return settings
+
+
+def check_delegated_admin_deployer(component: str, caller_arn: str) -> None:
+    """Raise ``DeployerLockoutError`` when an IAM user deploys as a delegated administrator.
+
+    SCPs never apply to the management account (``call_as="SELF"``), but a delegated
+    administrator is a member account, which the SCP may cover: an IAM user there, with long-term
+    keys, could do nothing on the next run. Roles, federated users and the root user are untouched
+    by the SCP and never blocked.
+    """
+    if _IAM_USER_ARN.fullmatch(caller_arn):
+        raise DeployerLockoutError(
+            f"OrganizationMfaGuardrail {component!r}: you are deploying as the IAM user {caller_arn} from a "
+            "delegated administrator account, which the SCP may cover: with long-term access keys, every later "
+            "`pulumi up` would be denied, so nothing was created or changed. Ways out: deploy as a role "
+            "(roles are never affected); or deploy with an MFA session and confirm with "
+            "allow_enforcing_deployer=True; or set that option to proceed knowingly."
+        )
 
 
 class OrganizationMfaGuardrail(pulumi.ComponentResource):
@@ -239,12 +270,21 @@ class OrganizationMfaGuardrail(pulumi.ComponentResource):
         self.scp_document = partition.apply(lambda value: scp_json(build_scp_document(value, **scp_options)))
         tags = settings["tags"] or None
 
+        # The SCP and the StackSet wait for the lockout check: if it fails, neither is created.
+        scp_content: pulumi.Output[str] = self.scp_document
+        template_body: pulumi.Input[str] = template
+        if settings["call_as"] == "DELEGATED_ADMIN" and not settings["allow_enforcing_deployer"]:
+            caller_arn = answered(aws.get_caller_identity_output(opts=invoke).arn, who, _CALLER_IDENTITY, "arn")
+            checked = caller_arn.apply(lambda arn: check_delegated_admin_deployer(name, arn) or True)
+            scp_content = pulumi.Output.all(self.scp_document, checked).apply(lambda values: values[0])
+            template_body = checked.apply(lambda _: template)
+
         scp = aws.organizations.Policy(
             f"{name}-scp",
             name=settings["scp_name"],
             description=settings["scp_description"],
             type=SCP_TYPE,
-            content=self.scp_document,
+            content=scp_content,
             tags=tags,
             opts=child,
         )
@@ -262,7 +302,7 @@ class OrganizationMfaGuardrail(pulumi.ComponentResource):
                 ),
                 capabilities=["CAPABILITY_NAMED_IAM"],
                 call_as=settings["call_as"],
-                template_body=template,
+                template_body=template_body,
                 tags=tags,
                 opts=child,
             )
@@ -367,6 +407,11 @@ SCHEMA_DOCS = SchemaDocs(
         "stackSetName": "Name of the StackSet (letters, digits and hyphens, starting with a letter). Default: "
         "the component's name.",
         "tags": "Tags for the SCP and the StackSet. Default: none.",
+        "allowEnforcingDeployer": (
+            "With `callAs: DELEGATED_ADMIN`, proceed even when the deploying identity is an IAM user. Default: "
+            "`false`: the component stops before creating anything, because the SCP may cover that user's "
+            "own account and its long-term access keys could do nothing on the next deployment."
+        ),
     },
     outputs={
         "scpId": "ID of the service control policy (`p-...`).",

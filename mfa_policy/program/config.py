@@ -288,7 +288,7 @@ _ORGANIZATION_RULE = (
     "targets are the root (r-...), OUs (ou-...) or accounts (12 digits) the SCP is attached to"
 )
 # Settings of the per-account component that mean nothing to the organization guardrail.
-_PER_ACCOUNT_ONLY = ("account_id", "allow_enforcing_deployer")
+_PER_ACCOUNT_ONLY = ("account_id",)
 
 
 @dataclass(frozen=True)

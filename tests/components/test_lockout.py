@@ -119,3 +119,53 @@ def test_lookups_wait_for_the_callers_depends_on(pulumi_mocks):
     run()
     events = pulumi_mocks.mocks.events
     assert events.index("made-here") < events.index(GET_GROUP_TOKEN)
+
+
+# OrganizationMfaGuardrail: a delegated administrator is a member account the SCP may cover ------
+
+ORG_TYPES = (
+    "aws:organizations/policy:Policy",
+    "aws:organizations/policyAttachment:PolicyAttachment",
+    "aws:cloudformation/stackSet:StackSet",
+    "aws:cloudformation/stackSetInstance:StackSetInstance",
+)
+ORG_ARGS = {"targets": ["r-ab12"], "group_names": ["admins"]}
+
+
+def deploy_guardrail(args):
+    from mfa_policy import OrganizationMfaGuardrail
+
+    @pulumi.runtime.test
+    def run():
+        guardrail = OrganizationMfaGuardrail("org", args)
+        return pulumi.Output.all(guardrail.scp_id, guardrail.stack_set_name)
+
+    run()
+
+
+def created_org_resources(pulumi_mocks):
+    return [type_ for type_, _ in pulumi_mocks.mocks.created if type_ in ORG_TYPES]
+
+
+def test_an_iam_user_deploying_as_delegated_admin_is_stopped_before_anything_is_created(pulumi_mocks):
+    pulumi_mocks.install(caller_arn=ALICE)
+    with pytest.raises(DeployerLockoutError) as raised:
+        deploy_guardrail({**ORG_ARGS, "call_as": "DELEGATED_ADMIN"})
+    assert raised.value.args[0].startswith(f"OrganizationMfaGuardrail 'org': you are deploying as the IAM user {ALICE}")
+    assert isinstance(raised.value, pulumi.RunError)
+    assert created_org_resources(pulumi_mocks) == []
+
+
+@pytest.mark.parametrize(
+    ("caller", "extra"),
+    [
+        (ALICE, {"call_as": "SELF"}),  # SCPs never apply to the management account
+        (ALICE, {"call_as": "DELEGATED_ADMIN", "allow_enforcing_deployer": True}),
+        (ROLE, {"call_as": "DELEGATED_ADMIN"}),  # roles are untouched by the SCP
+    ],
+    ids=["management-account", "allowed", "role"],
+)
+def test_the_guardrail_proceeds_when_the_deployer_is_safe_or_says_so(pulumi_mocks, caller, extra):
+    pulumi_mocks.install(caller_arn=caller)
+    deploy_guardrail({**ORG_ARGS, **extra})
+    assert len(created_org_resources(pulumi_mocks)) == 4

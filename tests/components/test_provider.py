@@ -147,7 +147,7 @@ ORGANIZATION_INPUTS = {
     "scpDescription": ("string", None),
     "stackSetName": ("string", None),
     # The policy options and names, as RequireMfaPolicy spells them.
-    **{name: INPUTS[name] for name in INPUTS if name not in ("accountId", "allowEnforcingDeployer")},
+    **{name: INPUTS[name] for name in INPUTS if name != "accountId"},
 }
 ORGANIZATION_OUTPUTS = {
     "scpId": "string",

@@ -72,7 +72,7 @@ def test_read_organization_defaults():
     settings = read_settings({"groups": '["a"]', "allowListUsers": "true"}.get)
     args = OrganizationSettings(("r-ab12",), region="eu-west-1").guardrail_args(settings)
     assert args["targets"] == ("r-ab12",) and args["region"] == "eu-west-1" and args["allow_list_users"] is True
-    assert "allow_enforcing_deployer" not in args and "account_id" not in args
+    assert "account_id" not in args  # the guardrail names no account; the lockout option passes on
 
 
 @pytest.mark.parametrize(
