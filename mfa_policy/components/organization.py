@@ -275,7 +275,11 @@ class OrganizationMfaGuardrail(pulumi.ComponentResource):
         template_body: pulumi.Input[str] = template
         if settings["call_as"] == "DELEGATED_ADMIN" and not settings["allow_enforcing_deployer"]:
             caller_arn = answered(aws.get_caller_identity_output(opts=invoke).arn, who, _CALLER_IDENTITY, "arn")
-            checked = caller_arn.apply(lambda arn: check_delegated_admin_deployer(name, arn) or True)
+            def check(arn: str) -> bool:
+                check_delegated_admin_deployer(name, arn)
+                return True
+
+            checked = caller_arn.apply(check)
             scp_content = pulumi.Output.all(self.scp_document, checked).apply(lambda values: values[0])
             template_body = checked.apply(lambda _: template)
 
