@@ -24,10 +24,11 @@ def _self_service(text: str) -> tuple[str, ...]:
     return tuple(name for name in SELF_SERVICE_NAMES if name in names)
 
 
-def _max_age(text: str) -> int:
-    if not text.strip().isdigit() or int(text) <= 0:
-        raise BadInput(f"--max-mfa-age-seconds: got {text!r}; expected a whole number of seconds greater than 0")
-    return int(text)
+def _max_age(text: str) -> int | None:
+    """Seconds, or None for 0: no limit, as ``mfa-policy:maxMfaAgeSeconds: 0`` means in config."""
+    if not text.strip().isdigit():
+        raise BadInput(f"--max-mfa-age-seconds: got {text!r}; expected a whole number of seconds, or 0 for no limit")
+    return int(text) or None
 
 
 def _intent_flags(args: argparse.Namespace) -> dict[str, Any]:
@@ -39,7 +40,7 @@ def _intent_flags(args: argparse.Namespace) -> dict[str, Any]:
         flags["allow_list_users"] = True
     if args.self_service is not None:
         flags["self_service"] = _self_service(args.self_service)
-    if args.max_mfa_age_seconds is not None:
+    if args.max_mfa_age_seconds is not None and _max_age(args.max_mfa_age_seconds) is not None:
         flags["max_mfa_age_seconds"] = _max_age(args.max_mfa_age_seconds)
     return flags
 

@@ -198,8 +198,8 @@ def test_the_builder_takes_the_whole_intent_too(capsys):
     ("flags", "message"),
     [
         (["--self-service", "password,passwords"], "--self-service: unknown capability 'passwords'"),
-        (["--max-mfa-age-seconds", "0"], "--max-mfa-age-seconds: got '0'"),
-        (["--max-mfa-age-seconds", "1h"], "expected a whole number of seconds greater than 0"),
+        (["--max-mfa-age-seconds", "-5"], "--max-mfa-age-seconds: got '-5'"),
+        (["--max-mfa-age-seconds", "1h"], "expected a whole number of seconds, or 0 for no limit"),
     ],
 )
 @pytest.mark.parametrize("command", ["verify", "explain"])
@@ -317,3 +317,8 @@ def test_version(capsys):
     with pytest.raises(SystemExit):
         main(["--version"])
     assert capsys.readouterr().out == f"mfa-policy {__version__}\n"
+
+
+def test_a_max_age_of_zero_means_no_limit_as_in_config(capsys):
+    assert main(["verify", "--max-mfa-age-seconds", "0", "--json"]) == 0
+    assert "max_mfa_age_seconds" not in json.loads(capsys.readouterr().out)["target"]
