@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from preview_scale import config_for  # benchmarks/ is on the path when run as a script
+
 from mfa_policy.program.preview import OfflineMocks, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,15 +28,7 @@ OU_COUNTS = (1, 10)
 
 
 def accounts_config(accounts: int) -> dict[str, str]:
-    entries = [
-        {"name": f"account-{index:04d}", "roleArn": f"arn:aws:iam::{100000000000 + index}:role/mfa-deployer"}
-        for index in range(accounts)
-    ]
-    return {
-        "aws:region": "us-east-1",
-        "mfa-policy:groups": json.dumps(GROUPS),
-        "mfa-policy:accounts": json.dumps(entries),
-    }
+    return config_for(accounts, GROUPS)
 
 
 def organization_config(ous: int) -> dict[str, str]:

@@ -19,14 +19,15 @@ GROUPS = [f"team-{index:02d}" for index in range(20)]
 REPEATS = 3
 
 
-def config_for(accounts: int) -> dict[str, str]:
+def config_for(accounts: int, groups: list[str] = GROUPS) -> dict[str, str]:
+    """The stack config of ``accounts`` accounts (one role each), every one with ``groups``."""
     entries = [
-        {"name": f"account-{index:02d}", "roleArn": f"arn:aws:iam::{100000000000 + index}:role/mfa-deployer"}
+        {"name": f"account-{index:04d}", "roleArn": f"arn:aws:iam::{100000000000 + index}:role/mfa-deployer"}
         for index in range(accounts)
     ]
     return {
         "aws:region": "us-east-1",
-        "mfa-policy:groups": json.dumps(GROUPS),
+        "mfa-policy:groups": json.dumps(groups),
         "mfa-policy:accounts": json.dumps(entries),
     }
 

@@ -20,6 +20,18 @@ ROOT = Path(__file__).resolve().parent.parent
 # Copies of shared/reference/: the Pulumi project schema and the policies we compare against.
 REFERENCE = ROOT / "tests" / "data"
 ACCOUNT_ID = "111122223333"
+# What `verify` prints when every guarantee of a policy holds (G10 comes with --organization).
+PASS_LINES = [
+    "G1 lockdown ... pass",
+    "G2 enrollment works ... pass",
+    "G3 others are out of reach ... pass",
+    "G4 removing MFA needs MFA ... pass",
+    "G5 no collateral damage ... pass",
+    "G6 self-service is self-only and MFA-only ... pass",
+    "G7 options do exactly what they say ... pass",
+    "G8 valid and small ... pass",
+    "G9 only the allowed device types enroll ... pass",
+]
 
 
 class PulumiMocks:

@@ -18,6 +18,7 @@ built through the IAM API. What moto does not do (and where each test says so):
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.server
 import json
 import logging
@@ -389,19 +390,16 @@ def test_access_denied_names_the_missing_permission(account, monkeypatch, capsys
     assert '"iam:ListMFADevices"' in err and err.count("\n") == 1
 
 
-class _Throttling(http.server.BaseHTTPRequestHandler):
-    """An endpoint that answers every request with AWS's Throttling error."""
+class _StubEndpoint(http.server.BaseHTTPRequestHandler):
+    """A stand-in AWS endpoint on 127.0.0.1: ``answer(params)`` gives the status and XML body."""
 
-    requests = 0
+    def answer(self, params: dict[str, str]) -> tuple[int, bytes]:
+        raise NotImplementedError
 
     def do_POST(self) -> None:
-        type(self).requests += 1
-        self.rfile.read(int(self.headers["Content-Length"]))
-        body = (
-            b'<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded'
-            b"</Message></Error><RequestId>1</RequestId></ErrorResponse>"
-        )
-        self.send_response(400)
+        params = dict(urllib.parse.parse_qsl(self.rfile.read(int(self.headers["Content-Length"])).decode()))
+        status, body = self.answer(params)
+        self.send_response(status)
         self.send_header("Content-Type", "text/xml")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -411,14 +409,33 @@ class _Throttling(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_throttling_retries_then_says_so(credentials_env):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Throttling)
+@contextlib.contextmanager
+def _serving(handler: type[_StubEndpoint]) -> Iterator[str]:
+    """Serve ``handler`` on a free port of 127.0.0.1; yield its URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
-        with pytest.raises(AuditError) as error:
-            read_account(endpoint_url=f"http://127.0.0.1:{server.server_address[1]}", max_attempts=2)
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
+
+
+class _Throttling(_StubEndpoint):
+    """An endpoint that answers every request with AWS's Throttling error."""
+
+    requests = 0
+
+    def answer(self, params: dict[str, str]) -> tuple[int, bytes]:
+        type(self).requests += 1
+        return 400, (
+            b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded"
+            b"</Message></Error><RequestId>1</RequestId></ErrorResponse>"
+        )
+
+
+def test_throttling_retries_then_says_so(credentials_env):
+    with _serving(_Throttling) as url, pytest.raises(AuditError) as error:
+        read_account(endpoint_url=url, max_attempts=2)
     assert _Throttling.requests == 2  # botocore's standard mode retried once
     assert str(error.value).startswith("AWS throttled GetCallerIdentity after 2 attempts")
 
@@ -507,30 +524,17 @@ def _stub_answer(action: str, params: dict[str, str]) -> str:
     return f"<{action}Response {_IAM}><{action}Result>{result}</{action}Result></{action}Response>"
 
 
-class _Paging(http.server.BaseHTTPRequestHandler):
+class _Paging(_StubEndpoint):
     seen: ClassVar[list[tuple[str, str, str]]] = []
 
-    def do_POST(self) -> None:
-        params = dict(urllib.parse.parse_qsl(self.rfile.read(int(self.headers["Content-Length"])).decode()))
+    def answer(self, params: dict[str, str]) -> tuple[int, bytes]:
         type(self).seen.append((params["Action"], params.get("Marker", ""), params.get("MaxItems", "")))
-        body = _stub_answer(params["Action"], params).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        return 200, _stub_answer(params["Action"], params).encode()
 
 
 def test_pages_are_followed(credentials_env):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Paging)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    try:
-        snapshot = read_account(endpoint_url=f"http://127.0.0.1:{server.server_address[1]}", page_size=1)
-    finally:
-        server.shutdown()
+    with _serving(_Paging) as url:
+        snapshot = read_account(endpoint_url=url, page_size=1)
     assert ("GetAccountAuthorizationDetails", "page-2", "1") in _Paging.seen
     assert ("ListMFADevices", "device-2", "1") in _Paging.seen
     (ann,) = snapshot.users

@@ -4,21 +4,10 @@ from __future__ import annotations
 
 import json
 
-from conftest import ROOT
+from conftest import PASS_LINES, ROOT
 from mfa_policy.cli import main
 
-ORGANIZATION_LINES = [
-    "G1 lockdown ... pass",
-    "G2 enrollment works ... pass",
-    "G3 others are out of reach ... pass",
-    "G4 removing MFA needs MFA ... pass",
-    "G5 no collateral damage ... pass",
-    "G6 self-service is self-only and MFA-only ... pass",
-    "G7 options do exactly what they say ... pass",
-    "G8 valid and small ... pass",
-    "G9 only the allowed device types enroll ... pass",
-    "G10 the organization guardrail touches IAM users only ... pass",
-]
+ORGANIZATION_LINES = [*PASS_LINES, "G10 the organization guardrail touches IAM users only ... pass"]
 
 
 def test_verify_organization_passes_with_g10(capsys):
