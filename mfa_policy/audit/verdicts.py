@@ -37,6 +37,7 @@ from mfa_policy.verifier.evaluation import (
     decided_outside_policies,
     normalize_context,
     substitute,
+    uses_policy_variables,
 )
 from mfa_policy.verifier.guarantees import (
     BOOTSTRAP,
@@ -192,10 +193,11 @@ def _canonical(document: Mapping[str, Any]) -> str:
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
 
-def _unmodelled(text: Any, key: str | None = None) -> list[str]:
-    """The keys the audit does not model among ``key`` and the policy variables in ``text``."""
+def _unmodelled(text: Any, key: str | None = None, *, variables: bool = True) -> list[str]:
+    """The keys the audit does not model among ``key`` and the policy variables in ``text`` (none
+    unless ``variables``: without Version 2012-10-17, ``${...}`` is literal text)."""
     found = [key] if key is not None and key.lower() not in MODELLED_KEYS else []
-    values = text if isinstance(text, list) else [text]
+    values = (text if isinstance(text, list) else [text]) if variables else []
     for value in values:
         for name in _VARIABLE.findall(value) if isinstance(value, str) else []:
             name = name.split(",", 1)[0].strip()
@@ -219,6 +221,7 @@ def relax_document(document: Mapping[str, Any], label: str) -> tuple[Mapping[str
         return document, []
     notes: list[str] = []
     relaxed: list[dict[str, Any]] = []
+    unmodelled = functools.partial(_unmodelled, variables=uses_policy_variables(document))
     for index, statement in enumerate(statements):
         sid = statement.get("Sid", f"#{index}")
         conditions = statement.get("Condition", {})
@@ -230,9 +233,9 @@ def relax_document(document: Mapping[str, Any], label: str) -> tuple[Mapping[str
                 k
                 for entries in conditions.values()
                 for key, values in entries.items()
-                for k in _unmodelled(values, key)
+                for k in unmodelled(values, key)
             ]
-            keys += [k for element in ("Resource", "NotResource") for k in _unmodelled(statement.get(element, []))]
+            keys += [k for element in ("Resource", "NotResource") for k in unmodelled(statement.get(element, []))]
             if keys:
                 notes.append(
                     f"{label}, statement {sid}: a Deny conditioned on {', '.join(dict.fromkeys(keys))}, which the "
@@ -245,14 +248,14 @@ def relax_document(document: Mapping[str, Any], label: str) -> tuple[Mapping[str
         dropped: list[str] = []
         for operator, entries in conditions.items():
             for key, values in entries.items():
-                unknown = _unmodelled(values, key)
+                unknown = unmodelled(values, key)
                 if unknown:
                     dropped += unknown
                 else:
                     kept.setdefault(operator, {})[key] = values
         resources = statement.get("Resource")
-        if isinstance(resources, (str, list)) and _unmodelled(resources):
-            dropped += _unmodelled(resources)
+        if isinstance(resources, (str, list)) and unmodelled(resources):
+            dropped += unmodelled(resources)
             patterns = resources if isinstance(resources, list) else [resources]
             resources = [
                 _VARIABLE.sub(lambda m: "*" if _unmodelled(m.group(0)) else m.group(0), p)
@@ -481,7 +484,8 @@ class _PolicySetEvaluation:
                 # user/example/<name> would be a user that cannot exist (names are unique).
                 if pattern == "*" or _IAM_USER.match(pattern):
                     continue
-                resolved = substitute(pattern, context.values, escape=lambda text: text)
+                # Without Version 2012-10-17 the pattern's ${...} is literal text: keep it.
+                resolved = substitute(pattern, context.values, escape=lambda t: t) if statement.variables else pattern
                 if resolved is not None and _witness(resolved) not in found:
                     found.append(_witness(resolved))
         return found

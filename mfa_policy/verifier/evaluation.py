@@ -6,12 +6,69 @@ implicit deny. ``PolicySet`` compiles the documents once for many requests: patt
 regular expressions, and the statements that can apply to an action are looked up once per action.
 
 Supported: ``Action``/``NotAction`` (case-insensitive, ``*``/``?``), ``Resource``/``NotResource``
-(case-sensitive, matched ARN segment by segment), policy variables (``${aws:username}``, any
-context key, ``${key, 'default'}``, ``${*}``/``${?}``/``${$}``), and the condition operators
+(case-sensitive ARN patterns, below), policy variables (``${aws:username}``, any context key,
+``${key, 'default'}``, ``${*}``/``${?}``/``${$}``; below), and the condition operators
 ``String*``, ``Numeric*``, ``Date*``, ``Bool``, ``BinaryEquals``, ``IpAddress``/``NotIpAddress``,
 ``Arn*`` and ``Null``, with ``...IfExists`` and ``ForAnyValue:``/``ForAllValues:``. An operator
 it does not know raises ``PolicyFormatError``: it never matches silently. A substituted variable's
 value is matched literally, in ``Resource`` and in pattern operators (``StringLike``, ``Arn*``) alike.
+
+**ARN patterns.** An ARN has six colon-delimited components: ``arn``, partition, service, region,
+account and the resource (which may hold colons of its own). IAM User Guide, "IAM JSON policy
+elements: Resource": "You can use wildcard characters (* and ?) within the individual segments of
+an ARN (the parts separated by colons)" and "If the * wildcard is the last character of a resource
+ARN segment, it can expand to match beyond the colon boundaries." So in ``Resource`` and
+``NotResource``, within the first five components:
+
+- a ``*`` that ends its component (followed by ``:`` or by the end of the pattern) matches any
+  text, colons included: ``arn:aws:iam::*`` matches ``arn:aws:iam::111122223333:user/alice``,
+  ``arn:*`` matches every ARN, ``arn:aws:s3:*`` every S3 ARN;
+- any other ``*`` (``arn:aws:s3:us-*-1:...``) matches within its component only, and ``?`` is
+  one character other than a colon ("within the individual segments").
+
+In the resource component ``*`` and ``?`` match any characters, colons included (the component is
+one of the six; ``arn:aws:logs:*:*:log-group:*`` covers ``log-group:a:log-stream:b``). A pattern
+that is not an ARN (``*``) is a plain glob.
+
+The ARN condition operators follow their own rule (IAM User Guide, "IAM JSON policy elements:
+Condition operators"): "Each of the six colon-delimited components of the ARN is checked
+separately and each can include multi-character match wildcards (*) or single-character match
+wildcards (?)", and AWS's example there fails ``arn:aws:someservice:*:111122223333:finance/*``
+against a value whose region part would have to swallow colons. So for ``ArnLike``,
+``ArnEquals`` and their negations no wildcard crosses a component, and a request value that is not
+a six-component ARN does not match. A policy value with fewer than six components that ends with
+``*`` (``arn:aws:iam::*``, or ``*`` alone) raises ``PolicyFormatError``: AWS does not say whether
+that ``*`` covers the missing components, and either answer could make a Deny apply where AWS
+would not (``ArnLike`` in a Deny if it does, ``ArnNotLike`` in a Deny if it does not), so the
+evaluator refuses to guess. One with fewer components and no trailing ``*`` matches no ARN.
+
+Where the documentation is silent, and which way a choice pushes a verdict (an Allow is exposure,
+a Deny protection): wildcards in the resource component matching colons makes a ``Resource``
+pattern wider, so an Allow or a ``NotResource`` carve-out covers more (towards exposure) but a
+Deny's ``Resource`` does too (towards protection); a ``*`` in the service component is taken as a
+wildcard (AWS says not to write one); both as AWS's and independent simulators' readings agree.
+
+**Policy variables** exist only in documents with ``"Version": "2012-10-17"`` (IAM User Guide,
+"IAM JSON policy elements: Version": with ``2008-10-17`` or no Version, "variables such as
+${aws:username} aren't recognized as variables and are instead treated as literal strings in the
+policy"; ``uses_policy_variables``). There they are substituted in ``Resource``/``NotResource``
+and in the values of the string, ARN and ``Bool`` operators; "You can not use a policy variable
+with the Numeric [Date, Binary, IpAddress, Null] condition operator", so there ``${...}`` is
+literal text. A ``Version`` other than those two raises ``PolicyFormatError``.
+
+**Numbers and dates.** Numeric operators compare "a key to an integer or decimal value": an
+optional ``-``, digits, and an optional ``.`` with digits (``3600``, ``-1.5``), compared exactly.
+Date operators take "one of the W3C implementations of the ISO 8601 date formats or ... epoch
+(UNIX) time": ``YYYY-MM``, ``YYYY-MM-DD``, ``YYYY-MM-DDThh:mmTZD``, ``YYYY-MM-DDThh:mm:ssTZD`` and
+``YYYY-MM-DDThh:mm:ss.sTZD`` (TZD ``Z`` or ``+hh:mm``/``-hh:mm``), or a whole number of seconds
+since 1970 up to 9999-12-31T23:59:59Z. Anything else (``3_600``, `` 100 ``, ``1e3``, ``+5``,
+``.5``, ``inf``, ``nan``, ``2026-01-01T00:00:00`` without a zone, ``99999999999999999``) is not a
+value of the type. In a policy it raises ``PolicyFormatError`` when the documents are compiled: the
+audit then reports the policy as one it cannot evaluate, leaning against the user whichever way
+AWS would read it. In a request it does not match, so a negated operator (``NumericNotEquals``,
+``DateNotEquals``) matches, as for an absent key. All digits is epoch seconds, so W3C's year-only
+form (``2026``) reads as a second in 1970; the audit models no date keys (a condition on one is
+resolved in the user's disfavour before evaluation), so no verdict rests on that reading.
 
 AWS's exceptions: ``sts:GetSessionToken`` and ``sts:GetCallerIdentity`` are allowed whatever the
 policies say (``DECIDED_OUTSIDE_POLICIES``, ``decided_outside_policies``).
@@ -22,10 +79,12 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import functools
 import ipaddress
 import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 
@@ -62,6 +121,22 @@ def decided_outside_policies(action: str) -> str | None:
     ``evaluate`` answers ``Decision.ALLOW`` for such an action; this says it was not a policy.
     """
     return DECIDED_OUTSIDE_POLICIES.get(action.lower())
+
+
+# The policy language versions IAM accepts; policy variables exist only in the first
+# (IAM User Guide, "IAM JSON policy elements: Version"). No Version reads as 2008-10-17.
+POLICY_VARIABLES_VERSION = "2012-10-17"
+POLICY_LANGUAGE_VERSIONS = (POLICY_VARIABLES_VERSION, "2008-10-17")
+
+
+def uses_policy_variables(document: Any) -> bool:
+    """Whether ``${...}`` in ``document`` are policy variables: only under ``"Version": "2012-10-17"``.
+
+    With ``2008-10-17`` or no Version, AWS reads ``${aws:username}`` as literal text. Code that
+    decides from the presence of variables (a Deny that depends on a key, a per-user outcome)
+    asks this first: literal text depends on no key.
+    """
+    return isinstance(document, Mapping) and document.get("Version") == POLICY_VARIABLES_VERSION
 
 
 # A request's context: condition key (lower case) -> its values. AWS's condition keys are
@@ -136,31 +211,47 @@ def _glob_regex(pattern: str, *, wildcard_chars: str = ".") -> str:
     return "".join(parts)
 
 
-def _glob(pattern: str) -> re.Pattern[str]:
-    return re.compile(_glob_regex(pattern), re.DOTALL)
+def _component_regex(component: str) -> str:
+    """One of an ARN pattern's first five components, for ``Resource``: wildcards stay within the
+    component, except a ``*`` that ends it, which may match beyond the colon (module docstring)."""
+    parts = []
+    for position, char in enumerate(component):
+        if char == "*":
+            parts.append(".*" if position == len(component) - 1 else "[^:]*")
+        elif char == "?":
+            parts.append("[^:]")
+        else:
+            parts.append(re.escape(char))
+    return "".join(parts)
 
 
-def _arn_regex(pattern: str) -> re.Pattern[str]:
-    """An ARN pattern: the first five segments each match within their segment; the rest as a whole."""
-    if pattern == "*":
-        return re.compile(".*", re.DOTALL)
-    segments = pattern.split(":", 5)
-    if segments[0] != "arn":
-        return _glob(pattern)
-    # An ARN pattern with fewer than six segments cannot match a full ARN: no * crosses a colon.
-    head = ":".join(_glob_regex(segment, wildcard_chars="[^:]") for segment in segments[:5])
-    if len(segments) < 6:
-        return re.compile(head, re.DOTALL)
-    return re.compile(head + ":" + _glob_regex(segments[5]), re.DOTALL)
+def _resource_regex(pattern: str) -> str:
+    """The regular-expression body of a ``Resource``/``NotResource`` pattern."""
+    if not pattern.startswith("arn:"):
+        return _glob_regex(pattern)  # "*", or text that is not an ARN
+    components = pattern.split(":", 5)
+    head = ":".join(_component_regex(component) for component in components[:5])
+    if len(components) < 6:
+        return head  # matches a full ARN only through a * that ends the pattern
+    return head + ":" + _glob_regex(components[5])
+
+
+# A substituted value is literal text: its own * and ? must not act as wildcards. They travel as
+# these markers until the regular expression is built. (Its colons do separate ARN components:
+# "ArnEquals": {"aws:SourceArn": "${aws:PrincipalArn}"} compares two whole ARNs.)
+_LITERAL_MARKERS = {"*": "\x00STAR\x00", "?": "\x00QMARK\x00"}
 
 
 def _escape_glob(value: str) -> str:
-    # A substituted value is literal text: its own * and ? must not act as wildcards.
-    return value.replace("*", "\x00STAR\x00").replace("?", "\x00QMARK\x00")
+    for char, marker in _LITERAL_MARKERS.items():
+        value = value.replace(char, marker)
+    return value
 
 
 def _unescape_regex(regex: str) -> str:
-    return regex.replace(re.escape("\x00STAR\x00"), re.escape("*")).replace(re.escape("\x00QMARK\x00"), re.escape("?"))
+    for char, marker in _LITERAL_MARKERS.items():
+        regex = regex.replace(re.escape(marker), re.escape(char))
+    return regex
 
 
 def _as_list(value: Any, element: str) -> list[str]:
@@ -175,23 +266,55 @@ def _as_list(value: Any, element: str) -> list[str]:
 # Condition operators: each compares one context value with one policy value.
 
 
-def _number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
+# "an integer or decimal value" (ASCII digits only: Python's \\d and float() take far more).
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+# Epoch seconds, and the W3C profile of ISO 8601 (https://www.w3.org/TR/NOTE-datetime) that IAM
+# names, from year-month down to fractions of a second; a time always carries its zone.
+_EPOCH_SECONDS = re.compile(r"[0-9]+")
+_W3C_DATETIME = re.compile(
+    r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})"
+    r"(?:-(?P<day>[0-9]{2})"
+    r"(?:T(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2})(?:\.(?P<fraction>[0-9]+))?)?"
+    r"(?P<zone>Z|[+-](?P<zone_hours>[0-9]{2}):(?P<zone_minutes>[0-9]{2})))?)?"
+)
+_UNIX_EPOCH = datetime(1970, 1, 1)
+_LAST_SECOND = (datetime(9999, 12, 31, 23, 59, 59) - _UNIX_EPOCH) // timedelta(seconds=1)
 
 
-def _date(text: str) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(float(text), tz=UTC)
-    except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+@functools.lru_cache(maxsize=4096)
+def _number(text: str) -> Decimal | None:
+    """A Numeric condition value, exactly; None when ``text`` is not one."""
+    return Decimal(text) if _NUMBER.fullmatch(text) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _date(text: str) -> Decimal | None:
+    """A Date condition value as seconds since 1970-01-01T00:00:00Z; None when ``text`` is not one."""
+    if _EPOCH_SECONDS.fullmatch(text):
+        seconds = int(text)
+        return Decimal(seconds) if seconds <= _LAST_SECOND else None
+    found = _W3C_DATETIME.fullmatch(text)
+    if found is None:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        moment = datetime(
+            int(found["year"]),
+            int(found["month"]),
+            int(found["day"] or 1),
+            int(found["hour"] or 0),
+            int(found["minute"] or 0),
+            int(found["second"] or 0),
+        )
+    except ValueError:
+        return None  # month 13, February 30, hour 24, ...
+    offset = 0
+    if found["zone_hours"] is not None:
+        hours, minutes = int(found["zone_hours"]), int(found["zone_minutes"])
+        if hours > 23 or minutes > 59:
+            return None
+        offset = (hours * 60 + minutes) * 60 * (-1 if found["zone"].startswith("-") else 1)
+    seconds = Decimal((moment - _UNIX_EPOCH) // timedelta(seconds=1) - offset)
+    return seconds + Decimal(f"0.{found['fraction']}") if found["fraction"] else seconds
 
 
 def _compare(parse: Callable[[str], Any], test: Callable[[Any, Any], bool]) -> Callable[[str, str], bool]:
@@ -206,8 +329,29 @@ def _string_like(actual: str, expected: str) -> bool:
     return re.fullmatch(_unescape_regex(_glob_regex(expected)), actual, re.DOTALL) is not None
 
 
+@functools.lru_cache(maxsize=4096)
+def _arn_components(expected: str) -> tuple[re.Pattern[str], ...] | None:
+    """An ARN condition value's six components, each compiled on its own; None with fewer."""
+    components = expected.split(":", 5)
+    if len(components) < 6:
+        return None
+    return tuple(re.compile(_unescape_regex(_glob_regex(component)), re.DOTALL) for component in components)
+
+
 def _arn_like(actual: str, expected: str) -> bool:
-    return re.fullmatch(_unescape_regex(_arn_regex(expected).pattern), actual, re.DOTALL) is not None
+    # "Each of the six colon-delimited components of the ARN is checked separately": no wildcard
+    # crosses into the next component, and a value that is not a six-component ARN matches nothing.
+    patterns = _arn_components(expected)
+    components = actual.split(":", 5)
+    if patterns is None or len(components) < 6:
+        return False
+    return all(pattern.fullmatch(component) for pattern, component in zip(patterns, components, strict=True))
+
+
+def _ambiguous_arn_pattern(value: str) -> bool:
+    """An ARN condition value with fewer than six components whose trailing ``*`` might or might
+    not cover the missing ones: AWS does not say (module docstring)."""
+    return len(value.split(":", 5)) < 6 and value.endswith("*") and not value.endswith("${*}")
 
 
 def _bool(actual: str, expected: str) -> bool:
@@ -259,14 +403,41 @@ _OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
 }
 # Operators whose policy values are patterns: a substituted variable's value must stay literal.
 _PATTERN_OPERATORS = frozenset({"StringLike", "StringNotLike", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike"})
+# Operators whose policy values may hold policy variables (IAM User Guide, "IAM JSON policy
+# elements: Condition operators": string, Boolean and ARN operators; not Numeric, Date, Binary,
+# IP address or Null, where ${...} is literal text).
+_VARIABLE_OPERATORS = frozenset(name for name in _OPERATORS if name.startswith(("String", "Arn"))) | {"Bool"}
+# Operators whose policy values must parse, checked when the documents are compiled.
+_VALUE_FORMATS: dict[str, tuple[Callable[[str], Any], str]] = {
+    **{
+        name: (_number, "an integer or decimal number such as 3600 or -1.5")
+        for name in _OPERATORS
+        if name.startswith("Numeric")
+    },
+    **{
+        name: (_date, "a W3C ISO 8601 date (2026-01-01, 2026-01-01T00:00:00Z) or whole epoch seconds")
+        for name in _OPERATORS
+        if name.startswith("Date")
+    },
+}
 
 
 class _Condition:
     """One operator on one key with its values, compiled."""
 
-    __slots__ = ("compare", "escape", "if_exists", "key", "negated", "null_check", "set_operator", "values")
+    __slots__ = (
+        "compare",
+        "escape",
+        "if_exists",
+        "key",
+        "negated",
+        "null_check",
+        "set_operator",
+        "substitutes",
+        "values",
+    )
 
-    def __init__(self, operator: str, key: str, values: Any) -> None:
+    def __init__(self, operator: str, key: str, values: Any, *, variables: bool = True) -> None:
         set_operator, _, name = operator.rpartition(":")
         if set_operator not in ("", "ForAnyValue", "ForAllValues"):
             raise PolicyFormatError(f"unknown condition set operator {set_operator!r} in {operator!r}")
@@ -285,6 +456,22 @@ class _Condition:
         else:
             raise PolicyFormatError(f"unknown condition operator {operator!r}")
         self.escape: Callable[[str], str] = _escape_glob if name in _PATTERN_OPERATORS else _literal
+        # ${...} is a policy variable only under Version 2012-10-17, and only for some operators.
+        self.substitutes = variables and name in _VARIABLE_OPERATORS
+        self._check_values(operator, key, name)
+
+    def _check_values(self, operator: str, key: str, name: str) -> None:
+        """Refuse policy values the operator cannot compare (module docstring)."""
+        parse, expected = _VALUE_FORMATS.get(name, (None, ""))
+        for value in self.values:
+            if parse is not None and parse(value) is None:
+                raise PolicyFormatError(f"condition {operator} on {key}: {value!r} is not {expected}")
+            if name.startswith("Arn") and _ambiguous_arn_pattern(value):
+                raise PolicyFormatError(
+                    f"condition {operator} on {key}: {value!r} has fewer than the six ARN components "
+                    "that ARN operators compare one by one; AWS does not say whether its trailing * "
+                    "covers the missing ones (write them out, e.g. arn:aws:iam::*:*)"
+                )
 
     def matches(self, context: Mapping[str, tuple[str, ...]]) -> bool:
         actual = context.get(self.key)
@@ -310,7 +497,7 @@ class _Condition:
         return all(one(value) for value in actual)
 
     def _substituted(self, value: str, context: Mapping[str, tuple[str, ...]]) -> str | None:
-        if "${" not in value:
+        if not self.substitutes or "${" not in value:
             return value
         return substitute(value, context, escape=self.escape)
 
@@ -332,9 +519,13 @@ class _Statement:
         "resources",
         "services",
         "sid",
+        "variables",
     )
 
-    def __init__(self, statement: Any, index: int) -> None:
+    def __init__(self, statement: Any, index: int, *, variables: bool = True) -> None:
+        # Whether ${...} in this statement are policy variables: its document's Version is
+        # 2012-10-17 (``uses_policy_variables``). Otherwise they are literal text everywhere.
+        self.variables = variables
         if not isinstance(statement, dict):
             raise PolicyFormatError(f"statement {index} is not an object")
         self.sid = statement.get("Sid", f"#{index}")
@@ -362,7 +553,7 @@ class _Statement:
             if not isinstance(keys, dict):
                 raise PolicyFormatError(f"statement {self.sid}: Condition {operator} must map keys to values")
             for key, values in keys.items():
-                self.conditions.append(_Condition(operator, key, values))
+                self.conditions.append(_Condition(operator, key, values, variables=variables))
 
     def _pair(self, statement: dict[str, Any], positive: str, negative: str) -> tuple[list[str], bool]:
         if (positive in statement) == (negative in statement):
@@ -401,11 +592,18 @@ class PolicySet:
         for policy in policies:
             if not isinstance(policy, Mapping) or "Statement" not in policy:
                 raise PolicyFormatError("a policy document is an object with a Statement element")
+            version = policy.get("Version")
+            if version is not None and version not in POLICY_LANGUAGE_VERSIONS:
+                allowed = " or ".join(POLICY_LANGUAGE_VERSIONS)
+                raise PolicyFormatError(f"Version must be {allowed}, got {version!r}")
             body = policy["Statement"]
             body = [body] if isinstance(body, dict) else body
             if not isinstance(body, list):
                 raise PolicyFormatError("Statement must be an object or a list of objects")
-            self.statements.extend(_Statement(statement, index) for index, statement in enumerate(body))
+            variables = uses_policy_variables(policy)
+            self.statements.extend(
+                _Statement(statement, index, variables=variables) for index, statement in enumerate(body)
+            )
         self._by_action: dict[str, _Covering] = {}
         self._groups: dict[tuple[int, ...], _Covering] = {}
         self._plans: dict[str, tuple[list[int], list[int]]] = {}
@@ -487,7 +685,7 @@ class PolicySet:
     def _resource_matches(self, statement: _Statement, resource: str, context: Mapping[str, tuple[str, ...]]) -> bool:
         hit = False
         for pattern in statement.resources:
-            if "${" in pattern:
+            if statement.variables and "${" in pattern:
                 resolved = substitute(pattern, context, escape=_escape_glob)
                 if resolved is None:
                     continue
@@ -502,7 +700,7 @@ class PolicySet:
     def _compiled_resource(self, pattern: str) -> re.Pattern[str]:
         compiled = self._resource_patterns.get(pattern)
         if compiled is None:
-            compiled = re.compile(_unescape_regex(_arn_regex(pattern).pattern), re.DOTALL)
+            compiled = re.compile(_unescape_regex(_resource_regex(pattern)), re.DOTALL)
             self._resource_patterns[pattern] = compiled
         return compiled
 

@@ -27,6 +27,7 @@ from mfa_policy.verifier.evaluation import (
     decided_outside_policies,
     normalize_context,
     policy_variables,
+    uses_policy_variables,
 )
 from mfa_policy.verifier.lint import MAX_POLICY_CHARACTERS as MAX_POLICY_CHARACTERS  # re-exported from lint
 from mfa_policy.verifier.lint import lint
@@ -426,6 +427,8 @@ def _unmodelled_deny_keys(verifier: Verifier) -> list[Counterexample]:
     documents = [verifier.document, *([verifier.scp] if isinstance(verifier, OrganizationVerifier) else [])]
     found = []
     for document in documents:
+        # Without Version 2012-10-17, ${...} is literal text: it depends on no key.
+        variables = uses_policy_variables(document)
         statements = document.get("Statement", [])
         for statement in [statements] if isinstance(statements, dict) else statements:
             if statement.get("Effect") != "Deny":
@@ -436,9 +439,10 @@ def _unmodelled_deny_keys(verifier: Verifier) -> list[Counterexample]:
                     if key.lower() not in modelled or key.lower() in _FIXED_KEYS:
                         depends.append(key)
                     for value in values if isinstance(values, list) else [values]:
-                        depends += [v for v in policy_variables(str(value)) if v.lower() not in modelled]
+                        if variables:
+                            depends += [v for v in policy_variables(str(value)) if v.lower() not in modelled]
             for element in ("Resource", "NotResource"):
-                patterns = statement.get(element, [])
+                patterns = statement.get(element, []) if variables else []
                 for pattern in [patterns] if isinstance(patterns, str) else patterns:
                     depends += [v for v in policy_variables(pattern) if v.lower() not in modelled]
             for key in dict.fromkeys(depends):

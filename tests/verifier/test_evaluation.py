@@ -96,12 +96,16 @@ def test_resource_wildcards_and_lists(pattern, expected):
     assert decide([allow(resource=pattern)]) is expected
 
 
-def test_resource_wildcard_stays_within_its_arn_segment():
-    # A * in the account segment does not swallow the colons after it.
+def test_resource_wildcard_that_ends_a_segment_may_cross_colons():
+    # AWS: "If the * wildcard is the last character of a resource ARN segment, it can expand to
+    # match beyond the colon boundaries." (test_evaluation_grammar.py has the full table.)
     resource = "arn:aws:iam::111122223333:user/alice"
     assert decide([allow(resource="arn:aws:iam::*:user/alice")], "iam:GetUser", resource) is ALLOW
-    assert decide([allow(resource="arn:aws:iam::*")], "iam:GetUser", resource) is IMPLICIT
+    assert decide([allow(resource="arn:aws:iam::*")], "iam:GetUser", resource) is ALLOW
     assert decide([allow(resource="arn:aws:iam::*:*")], "iam:GetUser", resource) is ALLOW
+    # Not the last character of its segment: the * stays within the account.
+    assert decide([allow(resource="arn:aws:iam::1*3:user/alice")], "iam:GetUser", resource) is ALLOW
+    assert decide([allow(resource="arn:aws:iam::1*e")], "iam:GetUser", resource) is IMPLICIT
 
 
 def test_not_resource_matches_every_other_resource():
@@ -241,7 +245,7 @@ def when(operator, key, values):
         ("IpAddress", "2001:db8::/32", "2001:db8::1", ALLOW),
         ("ArnEquals", "arn:aws:iam::1:role/a", "arn:aws:iam::1:role/a", ALLOW),
         ("ArnLike", "arn:aws:iam::*:role/*", "arn:aws:iam::1:role/a/b", ALLOW),
-        ("ArnLike", "arn:aws:iam::*", "arn:aws:iam::1:role/a", IMPLICIT),
+        ("ArnLike", "arn:aws:iam::*:*", "arn:aws:iam::1:role/a", ALLOW),
         ("ArnNotEquals", "arn:aws:iam::1:role/a", "arn:aws:iam::1:role/b", ALLOW),
         ("ArnNotLike", "arn:aws:iam::*:role/*", "arn:aws:iam::1:role/a", IMPLICIT),
     ],
