@@ -291,8 +291,8 @@ def _number(text: str) -> Decimal | None:
 def _date(text: str) -> Decimal | None:
     """A Date condition value as seconds since 1970-01-01T00:00:00Z; None when ``text`` is not one."""
     if _EPOCH_SECONDS.fullmatch(text):
-        seconds = int(text)
-        return Decimal(seconds) if seconds <= _LAST_SECOND else None
+        seconds = Decimal(text)  # not int(): it refuses more than 4,300 digits
+        return seconds if seconds <= _LAST_SECOND else None
     found = _W3C_DATETIME.fullmatch(text)
     if found is None:
         return None
@@ -593,7 +593,7 @@ class PolicySet:
             if not isinstance(policy, Mapping) or "Statement" not in policy:
                 raise PolicyFormatError("a policy document is an object with a Statement element")
             version = policy.get("Version")
-            if version is not None and version not in POLICY_LANGUAGE_VERSIONS:
+            if "Version" in policy and version not in POLICY_LANGUAGE_VERSIONS:
                 allowed = " or ".join(POLICY_LANGUAGE_VERSIONS)
                 raise PolicyFormatError(f"Version must be {allowed}, got {version!r}")
             body = policy["Statement"]

@@ -417,3 +417,15 @@ def test_a_deny_whose_resource_reads_a_key_the_verifier_does_not_vary_fails_g1()
     lockdown["NotResource"] = f"arn:aws:iam::{TEST_ACCOUNT_ID}:user/${{aws:PrincipalTag/exempt}}"
     found = check_all(document, Intent(**{**intent.__dict__, "rebuild": None}))["G1"]
     assert [c.action for c in found] == ["aws:PrincipalTag/exempt"]
+
+
+def test_without_version_2012_10_17_a_variable_in_a_deny_is_text_and_depends_on_no_key():
+    # AWS reads ${...} literally without "Version": "2012-10-17": the Deny's NotResource is one
+    # odd user name, not a tag every request may carry, so G1 has no unvaried key to report.
+    document, intent = intent_for_builder(TEST_ACCOUNT_ID)
+    lockdown = next(s for s in document["Statement"] if s["Sid"] == "DenyAllExceptMfaBootstrapWithoutMfa")
+    del lockdown["Resource"]
+    lockdown["NotResource"] = f"arn:aws:iam::{TEST_ACCOUNT_ID}:user/${{aws:PrincipalTag/exempt}}"
+    del document["Version"]
+    found = check_g1(Verifier(document, Intent(**{**intent.__dict__, "rebuild": None})))
+    assert "aws:PrincipalTag/exempt" not in [c.action for c in found]
