@@ -42,11 +42,16 @@ that ``*`` covers the missing components, and either answer could make a Deny ap
 would not (``ArnLike`` in a Deny if it does, ``ArnNotLike`` in a Deny if it does not), so the
 evaluator refuses to guess. One with fewer components and no trailing ``*`` matches no ARN.
 
-Where the documentation is silent, and which way a choice pushes a verdict (an Allow is exposure,
-a Deny protection): wildcards in the resource component matching colons makes a ``Resource``
-pattern wider, so an Allow or a ``NotResource`` carve-out covers more (towards exposure) but a
-Deny's ``Resource`` does too (towards protection); a ``*`` in the service component is taken as a
-wildcard (AWS says not to write one); both as AWS's and independent simulators' readings agree.
+Where the documentation is silent the evaluator decides, and each decision pushes a verdict one
+way (the audit reads an Allow as exposure and a Deny as protection):
+
+- the resource component is one of the six, so its wildcards match colons, as the ARN operators'
+  "six components" imply. This widens a pattern: an Allow or a ``NotResource`` carve-out covers
+  more (towards exposure), and so does a Deny's ``Resource`` (towards protection, for resources
+  whose names hold colons: S3 keys, log streams, Lambda aliases);
+- a ``*`` written in the service component is a wildcard: AWS says "You can't use a wildcard in
+  the service segment", not what it then does. Wider, with the same pushes;
+- an ARN condition value with fewer than six components ending in ``*`` is refused (above).
 
 **Policy variables** exist only in documents with ``"Version": "2012-10-17"`` (IAM User Guide,
 "IAM JSON policy elements: Version": with ``2008-10-17`` or no Version, "variables such as
@@ -67,8 +72,9 @@ value of the type. In a policy it raises ``PolicyFormatError`` when the document
 audit then reports the policy as one it cannot evaluate, leaning against the user whichever way
 AWS would read it. In a request it does not match, so a negated operator (``NumericNotEquals``,
 ``DateNotEquals``) matches, as for an absent key. All digits is epoch seconds, so W3C's year-only
-form (``2026``) reads as a second in 1970; the audit models no date keys (a condition on one is
-resolved in the user's disfavour before evaluation), so no verdict rests on that reading.
+form (``2026``) reads as a second in 1970. No verdict rests on that reading: no request context of
+the audit or of ``verify`` holds a date key, and both resolve a condition on a key they do not
+model against the user before evaluating.
 
 AWS's exceptions: ``sts:GetSessionToken`` and ``sts:GetCallerIdentity`` are allowed whatever the
 policies say (``DECIDED_OUTSIDE_POLICIES``, ``decided_outside_policies``).
@@ -198,14 +204,14 @@ def policy_variables(text: str) -> list[str]:
     return keys
 
 
-def _glob_regex(pattern: str, *, wildcard_chars: str = ".") -> str:
+def _glob_regex(pattern: str) -> str:
     """The regular-expression body of an IAM glob: ``*`` any run, ``?`` one character."""
     parts = []
     for char in pattern:
         if char == "*":
-            parts.append(f"{wildcard_chars}*")
+            parts.append(".*")
         elif char == "?":
-            parts.append(wildcard_chars)
+            parts.append(".")
         else:
             parts.append(re.escape(char))
     return "".join(parts)
@@ -266,7 +272,7 @@ def _as_list(value: Any, element: str) -> list[str]:
 # Condition operators: each compares one context value with one policy value.
 
 
-# "an integer or decimal value" (ASCII digits only: Python's \\d and float() take far more).
+# "an integer or decimal value" (ASCII digits only: Python's \d and float() take far more).
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 # Epoch seconds, and the W3C profile of ISO 8601 (https://www.w3.org/TR/NOTE-datetime) that IAM
 # names, from year-month down to fractions of a second; a time always carries its zone.
