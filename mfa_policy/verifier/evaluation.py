@@ -204,14 +204,16 @@ def policy_variables(text: str) -> list[str]:
     return keys
 
 
-def _glob_regex(pattern: str) -> str:
-    """The regular-expression body of an IAM glob: ``*`` any run, ``?`` one character."""
+def _glob_regex(pattern: str, *, wildcard_chars: str = ".", last_star: str | None = None) -> str:
+    """The regular-expression body of an IAM glob: ``*`` any run, ``?`` one character (of
+    ``wildcard_chars``); a ``*`` that ends the pattern becomes ``last_star`` when given."""
     parts = []
-    for char in pattern:
+    for position, char in enumerate(pattern):
         if char == "*":
-            parts.append(".*")
+            ends = last_star is not None and position == len(pattern) - 1
+            parts.append(last_star if ends else f"{wildcard_chars}*")
         elif char == "?":
-            parts.append(".")
+            parts.append(wildcard_chars)
         else:
             parts.append(re.escape(char))
     return "".join(parts)
@@ -220,15 +222,7 @@ def _glob_regex(pattern: str) -> str:
 def _component_regex(component: str) -> str:
     """One of an ARN pattern's first five components, for ``Resource``: wildcards stay within the
     component, except a ``*`` that ends it, which may match beyond the colon (module docstring)."""
-    parts = []
-    for position, char in enumerate(component):
-        if char == "*":
-            parts.append(".*" if position == len(component) - 1 else "[^:]*")
-        elif char == "?":
-            parts.append("[^:]")
-        else:
-            parts.append(re.escape(char))
-    return "".join(parts)
+    return _glob_regex(component, wildcard_chars="[^:]", last_star=".*")
 
 
 def _resource_regex(pattern: str) -> str:
