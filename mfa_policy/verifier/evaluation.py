@@ -211,7 +211,7 @@ def _glob_regex(pattern: str, *, wildcard_chars: str = ".", last_star: str | Non
     for position, char in enumerate(pattern):
         if char == "*":
             ends = last_star is not None and position == len(pattern) - 1
-            parts.append(last_star if ends else f"{wildcard_chars}*")
+            parts.append(last_star if last_star is not None and ends else f"{wildcard_chars}*")
         elif char == "?":
             parts.append(wildcard_chars)
         else:
