@@ -210,7 +210,7 @@ def _glob_regex(pattern: str, *, wildcard_chars: str = ".", last_star: str | Non
     parts = []
     for position, char in enumerate(pattern):
         if char == "*":
-            ends = last_star is not None and position == len(pattern) - 1
+            ends = position == len(pattern) - 1
             parts.append(last_star if last_star is not None and ends else f"{wildcard_chars}*")
         elif char == "?":
             parts.append(wildcard_chars)
