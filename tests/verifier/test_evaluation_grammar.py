@@ -72,7 +72,8 @@ def named(cases: list[Request]) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
-# Issue 15, verbatim: each was answered wrongly before.
+# Issue 15's cases, verbatim. Before, the evaluator answered the ARN and Version ones wrongly
+# and crashed on the values; the carve-out one is the audit's bug, kept here as the evaluator's half.
 
 ISSUE_15 = [
     Request(
@@ -212,10 +213,13 @@ RESOURCE_PATTERNS = [
     ("arn:aws:iam::11112222333?:user/alice", ALICE, True, "? is one character"),
     (f"arn:aws:iam:?{ACCOUNT}:user/alice", ALICE, False, "? is not a colon"),
     (f"arn:aws:iam::{ACCOUNT}", ALICE, False, "no wildcard: an ARN with fewer segments covers nothing"),
-    # The resource is the sixth component: wildcards there match any characters, colons too.
-    ("arn:aws:logs:*:*:log-group:app*", LOG_STREAM, True, "log-group:app:log-stream:web-1"),
+    # Decided (AWS is silent): the resource is the sixth component, and its wildcards match any
+    # characters, colons too; a * written in the service segment is a wildcard.
+    ("arn:aws:logs:*:*:log-group:app*", LOG_STREAM, True, "decided: log-group:app:log-stream:web-1"),
     (f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:f?prod", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:f:prod",
-     True, "? in the resource part"),
+     True, "decided: ? takes a colon in the resource part"),
+    ("arn:aws:s3:::b/*/k", "arn:aws:s3:::b/a:b/k", True, "decided: * takes a colon in the resource part"),
+    ("arn:aws:*3:::bucket/key", "arn:aws:s3:::bucket/key", True, "decided: a * in the service segment"),
     # AWS's own example: "arn:aws:s3:::amzn-s3-demo-bucket/*/test/*".
     (f"{DEMO}/*/test/*", f"{DEMO}/1/test/object.jpg", True, "AWS's example"),
     (f"{DEMO}/*/test/*", f"{DEMO}/1/2/test/3/object.jpg", True, "AWS's example: * takes slashes"),
