@@ -59,7 +59,9 @@ ${aws:username} aren't recognized as variables and are instead treated as litera
 policy"; ``uses_policy_variables``). There they are substituted in ``Resource``/``NotResource``
 and in the values of the string, ARN and ``Bool`` operators; "You can not use a policy variable
 with the Numeric [Date, Binary, IpAddress, Null] condition operator", so there ``${...}`` is
-literal text. A ``Version`` other than those two raises ``PolicyFormatError``.
+literal text. (For ``Bool`` the operators page says variables work and "Variables and tags" says
+they do not; the evaluator follows the operators page.) A ``Version`` other than those two raises
+``PolicyFormatError``.
 
 **Numbers and dates.** Numeric operators compare "a key to an integer or decimal value": an
 optional ``-``, digits, and an optional ``.`` with digits (``3600``, ``-1.5``), compared exactly.
@@ -71,7 +73,9 @@ since 1970 up to 9999-12-31T23:59:59Z. Anything else (``3_600``, `` 100 ``, ``1e
 value of the type. In a policy it raises ``PolicyFormatError`` when the documents are compiled: the
 audit then reports the policy as one it cannot evaluate, leaning against the user whichever way
 AWS would read it. In a request it does not match, so a negated operator (``NumericNotEquals``,
-``DateNotEquals``) matches, as for an absent key. All digits is epoch seconds, so W3C's year-only
+``DateNotEquals``) matches, as for an absent key: a Deny with one then applies (towards
+protection), which no verdict meets today, since the contexts the audit and ``verify`` build hold
+well-formed numbers only. All digits is epoch seconds, so W3C's year-only
 form (``2026``) reads as a second in 1970. No verdict rests on that reading: no request context of
 the audit or of ``verify`` holds a date key, and both resolve a condition on a key they do not
 model against the user before evaluating.
