@@ -24,6 +24,7 @@ its conditions read), and the answers to resource questions are shared across se
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,6 +101,7 @@ TELLING_ACTIONS = (
 )
 _RANK = {name.lower(): index for index, name in enumerate(TELLING_ACTIONS)}
 _ANY_RUN = ((STAR, ANY),)
+_IAM_USER = re.compile(r"arn:[^:]*:iam::[^:]*:user/")
 
 
 @dataclass(frozen=True)
@@ -292,6 +294,8 @@ class ExposureFinder:
                 for text in texts:
                     keys.update(key.lower() for key in policy_variables(text))
         self.user_keys = tuple(sorted(k for k in keys if k in _USER_KEYS or k.startswith(PRINCIPAL_TAG)))
+        # Decisions are then made per user anyway: the own user is a readable candidate too.
+        self._names_the_user = any(key in _USER_KEYS for key in self.user_keys)
         self._relevances: dict[tuple[int, Any], int] = {}
         self._plans: dict[Hashable, list[tuple[Exposure | None, list[_Check]] | None]] = {}
 
@@ -341,7 +345,7 @@ class ExposureFinder:
         )
         if action.name.lower() in CALLER_ONLY:
             found = [principal.own_arn]
-        elif own and action.name in self.with_user_arn:
+        elif (own or self._names_the_user) and action.name in self.with_user_arn:
             found += self.catalog.resources_for(
                 action,
                 account_id=principal.account_id,
@@ -352,7 +356,9 @@ class ExposureFinder:
             for group in layer.statements_for(action.name):
                 for statement in group:
                     for pattern in statement.resources:
-                        if pattern == "*":
+                        # IAM user ARNs are the own user's and another's: a witness such as
+                        # user/example/<name> would be a user that cannot exist (names are unique).
+                        if pattern == "*" or _IAM_USER.match(pattern):
                             continue
                         resolved = substitute(pattern, context.values, escape=lambda text: text)
                         if resolved is not None:
@@ -468,8 +474,12 @@ class ExposureFinder:
         found = []
         for scenario in scenarios:
             values = request_context(principal, scenario)
-            shared = (principal.account_id, principal.partition, principal.organization_id, scenario.name) + tuple(
-                values.get(key) for key in self.user_keys
+            shared = (
+                principal.account_id,
+                principal.partition,
+                principal.organization_id,
+                scenario.name,
+                *(values.get(key) for key in self.user_keys),
             )
             found.append(_Context(scenario.name, values, shared))
         return found

@@ -117,11 +117,13 @@ class KeyModel:
     """What the audit knows about the keys of a request, the same for every user of an account.
 
     ``extra`` names more keys (lower case) that the contexts set themselves (the security-key
-    registration keys of an enrollment check)."""
+    registration keys of an enrollment check); ``quiet`` names unknown keys relaxed without a note
+    (keys a request chooses, whose relaxation a reader need not hear about)."""
 
     tags_known: bool = False
     organization_known: bool = False
     extra: frozenset[str] = frozenset()
+    quiet: frozenset[str] = frozenset()
 
 
 def key_knowledge(key: str, model: KeyModel) -> str:
@@ -215,6 +217,9 @@ def relax_document(document: Mapping[str, Any], label: str, model: KeyModel) -> 
     def unknown(keys: Iterable[str]) -> list[str]:
         return [key for key in keys if key_knowledge(key, model) == "unknown"]
 
+    def told(keys: list[str]) -> list[str]:
+        return [key for key in keys if key.lower() not in model.quiet]
+
     notes: list[str] = []
     relaxed: list[dict[str, Any]] = []
     changed_any = False
@@ -227,19 +232,20 @@ def relax_document(document: Mapping[str, Any], label: str, model: KeyModel) -> 
         entries = [(op, key, values) for op, keys in conditions.items() for key, values in keys.items()]
         if statement.get("Effect") == "Deny":
             keys = [k for _, key, values in entries for k in unknown([key, *_variables(values)])]
-            keys += [k for element in ("Resource", "NotResource") for k in unknown(_variables(statement.get(element, [])))]
+            for element in ("Resource", "NotResource"):
+                keys += unknown(_variables(statement.get(element, [])))
             chosen = [
                 key
                 for op, key, values in entries
                 if key_knowledge(key, model) == "chosen"
                 and not all(_holds_for(op, key, values, v) for v in CHOSEN_KEYS[key.lower()])
             ]
-            if keys:
+            if told(keys):
                 notes.append(
                     f"{label}, statement {sid}: a Deny conditioned on {', '.join(dict.fromkeys(keys))}, which the "
                     "audit does not model: counted as not applying"
                 )
-            elif chosen:
+            elif chosen and not keys:
                 notes.append(
                     f"{label}, statement {sid}: a Deny conditioned on {', '.join(dict.fromkeys(chosen))}, which the "
                     "caller chooses (HTTP or HTTPS): counted as not applying"
@@ -275,7 +281,7 @@ def relax_document(document: Mapping[str, Any], label: str, model: KeyModel) -> 
         if not dropped and not met_by_choice:
             relaxed.append(statement)
             continue
-        if dropped:
+        if told(dropped):
             notes.append(
                 f"{label}, statement {sid}: an Allow conditioned on {', '.join(dict.fromkeys(dropped))}, which the "
                 "audit does not model: counted as met"

@@ -142,10 +142,7 @@ class Automaton:
                 if token is None:
                     continue
                 kind, value = token
-                if kind == LITERAL:
-                    hit = value == char
-                else:
-                    hit = char is None or _accepts(value, char)
+                hit = value == char if kind == LITERAL else char is None or _accepts(value, char)
                 if hit:
                     if kind == STAR:
                         stay |= 1 << index
@@ -251,10 +248,7 @@ def find_member(domain: Automaton, automata: Sequence[Automaton], formula: Formu
         if accepted[0] and (verdict == 1 or _holds(formula, accepted[1:])):
             return witness(state)
         head = state[0]
-        if head & domain.wild:
-            candidates = chars
-        else:
-            candidates = [char for char, mask in domain.literals.items() if head & mask]
+        candidates = chars if head & domain.wild else [char for char, mask in domain.literals.items() if head & mask]
         for char in candidates:
             following = tuple(automaton.step(mask, char) for automaton, mask in zip(everyone, state, strict=True))
             if following[0] == 0 or following in parents:
