@@ -36,7 +36,6 @@ from mfa_policy.verifier.evaluation import (
     PolicySet,
     _escape_glob,
     decided_outside_policies,
-    policy_variables,
     substitute,
 )
 from mfa_policy.verifier.guarantees import BOOTSTRAP, LIST_USERS_BOOTSTRAP, PASSWORD_CHANGE_BOOTSTRAP
@@ -101,6 +100,7 @@ TELLING_ACTIONS = (
 )
 _RANK = {name.lower(): index for index, name in enumerate(TELLING_ACTIONS)}
 _ANY_RUN = ((STAR, ANY),)
+_CALLER_ONLY_NAMES = frozenset({"iam:ChangePassword"})
 _IAM_USER = re.compile(r"arn:[^:]*:iam::[^:]*:user/")
 
 
@@ -200,9 +200,81 @@ def _catalog_order(catalog: Catalog) -> tuple[tuple[tuple[str, tuple[CatalogActi
     return ordered, with_user_arn
 
 
+# Actions that may be treated apart from others with the same resources (a bootstrap set, AWS's
+# own decisions, caller-only actions): never grouped with other actions.
+_SPECIAL = frozenset(
+    {a.lower() for a, _ in ALLOWED_WITHOUT_MFA} | {a.lower() for a in ("sts:GetSessionToken", "sts:GetCallerIdentity")}
+    | CALLER_ONLY
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _representatives(catalog: Catalog) -> dict[str, tuple[tuple[int, CatalogAction], ...]]:
+    """Per service, the first action (in example order) of each group of actions that name the
+    same resource formats: where the same statements cover a whole service, they share answers."""
+    found = {}
+    for service, actions in _catalog_order(catalog)[0]:
+        seen: set[Hashable] = set()
+        kept = []
+        for index, action in enumerate(actions):
+            name = action.name.lower()
+            key = (action.arn_formats, name if name in _SPECIAL or decided_outside_policies(name) else None)
+            if key not in seen:
+                seen.add(key)
+                kept.append((index, action))
+        found[service] = tuple(kept)
+    return found
+
+
 @functools.lru_cache(maxsize=65536)
 def _glob(pattern: str) -> tuple[Any, ...]:
     return glob_of(pattern)
+
+
+_KIND_TABLES: dict[tuple[tuple[str, str], ...], dict[str, str | None]] = {}
+
+
+@functools.cache
+def _bootstrap_kinds(bootstrap: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    kinds = {"own user": "own user", "mfa/*": "device", "*": "account"}
+    return {action: kinds[where] for action, where in bootstrap}
+
+
+@functools.lru_cache(maxsize=200_000)
+def _kind_of(bootstrap: tuple[tuple[str, str], ...], action: str) -> str | None:
+    """How the bootstrap set treats an action: on the own user, on devices, account-wide; outside
+    policies (AWS decides it); "caller only" (it acts on the caller alone); or None."""
+    if decided_outside_policies(action) is not None:
+        return "outside"
+    name = action.lower()
+    found = _bootstrap_kinds(bootstrap).get(name)
+    if found is None and name in CALLER_ONLY:
+        return "caller only"
+    return found
+
+
+@functools.lru_cache(maxsize=8192)
+def _exempt_globs(kind: str, partition: str, account_id: str, name: str) -> tuple[tuple[Any, ...], ...]:
+    prefix = f"arn:{partition}:iam::{account_id}:"
+    if kind == "own user":
+        # User names are unique in an account: any ARN ending in the name at some path is the
+        # user itself or no user at all.
+        return (literal(f"{prefix}user/{name}"), literal(f"{prefix}user/") + _ANY_RUN + literal(f"/{name}"))
+    if kind == "device":
+        return (literal(f"{prefix}mfa/") + _ANY_RUN,)
+    return (literal("*"),)
+
+
+def _is_user_dependent(statement: Any) -> bool:
+    """Whether a statement's outcome can differ between users (policy variables, user keys)."""
+    if any("${" in pattern for pattern in statement.resources):
+        return True
+    return any(
+        condition.key in _USER_KEYS
+        or condition.key.startswith(PRINCIPAL_TAG)
+        or any("${" in value for value in condition.values)
+        for condition in statement.conditions
+    )
 
 
 @functools.lru_cache(maxsize=65536)
@@ -278,41 +350,38 @@ class ExposureFinder:
         self.identity = self.layers[0]
         self.catalog = catalog
         self.answers = answers or _SHARED_ANSWERS
-        self._own_user = {a.lower() for a, where in bootstrap if where == "own user"}
-        self._device = {a.lower() for a, where in bootstrap if where == "mfa/*"}
-        self._account = {a.lower() for a, where in bootstrap if where == "*"}
+        self._bootstrap = tuple(sorted((a.lower(), where) for a, where in bootstrap))
         self.services, self.with_user_arn = _catalog_order(catalog)
-        # The principal keys the statements read: users who agree on them share every decision
-        # that does not involve their own user.
-        keys: set[str] = set()
+        self._representatives = _representatives(catalog)
+        # Statements whose outcome can differ between users (policy variables, conditions on the
+        # user's name, ID, ARN or tags): the actions they cover are decided per user; every other
+        # decision is shared by all users of the set.
+        self._dependent: set[int] = set()
+        services: set[str] | None = set()
         for layer in self.layers:
             for statement in layer.statements:
-                texts = list(statement.resources)
-                for condition in statement.conditions:
-                    keys.add(condition.key)
-                    texts += condition.values
-                for text in texts:
-                    keys.update(key.lower() for key in policy_variables(text))
-        self.user_keys = tuple(sorted(k for k in keys if k in _USER_KEYS or k.startswith(PRINCIPAL_TAG)))
-        # Decisions are then made per user anyway: the own user is a readable candidate too.
-        self._names_the_user = any(key in _USER_KEYS for key in self.user_keys)
+                if _is_user_dependent(statement):
+                    self._dependent.add(id(statement))
+                    if statement.services is None or statement.not_action or services is None:
+                        services = None
+                    else:
+                        services |= statement.services
+        self._dependent_services = None if services is None else frozenset(services)
+        self._per_user: dict[str, bool] = {}
+        self._kinds = _KIND_TABLES.setdefault(self._bootstrap, {})
         self._relevances: dict[tuple[int, Any], int] = {}
         self._plans: dict[Hashable, list[tuple[Exposure | None, list[_Check]] | None]] = {}
 
     # -- what a request may reach --------------------------------------------------------------
 
     def _kind(self, action: str) -> str | None:
-        name = action.lower()
-        if name in self._own_user:
-            return "own user"
-        if name in self._device:
-            return "device"
-        if name in self._account:
-            return "account"
-        return None
+        table = self._kinds
+        if action not in table:
+            table[action] = _kind_of(self._bootstrap, action)
+        return table[action]
 
     def _domain(self, action: CatalogAction, principal: Principal) -> tuple[tuple[Any, ...], ...]:
-        if action.name.lower() in CALLER_ONLY:
+        if action.name in _CALLER_ONLY_NAMES or action.name.lower() in CALLER_ONLY:
             return (literal(principal.own_arn),)
         # IAM has no resource-based policies: a user reaches IAM resources of its own account only.
         account = principal.account_id if action.service == "iam" else None
@@ -320,19 +389,9 @@ class ExposureFinder:
 
     def _exempt(self, kind: str | None, principal: Principal) -> tuple[tuple[Any, ...], ...] | None:
         """The resources the bootstrap set allows the action on, as globs."""
-        prefix = f"arn:{principal.partition}:iam::{principal.account_id}:"
-        if kind == "own user":
-            # User names are unique in an account: any ARN ending in the name at some path is
-            # the user itself or no user at all.
-            return (
-                literal(f"{prefix}user/{principal.name}"),
-                literal(f"{prefix}user/") + _ANY_RUN + literal(f"/{principal.name}"),
-            )
-        if kind == "device":
-            return (literal(f"{prefix}mfa/") + _ANY_RUN,)
-        if kind == "account":
-            return (literal("*"),)
-        return None
+        if kind is None or kind in ("outside", "caller only"):
+            return None
+        return _exempt_globs(kind, principal.partition, principal.account_id, principal.name)
 
     def _candidates(self, action: CatalogAction, context: _Context, principal: Principal, own: bool) -> list[str]:
         """Readable resources to try first: the catalog's (another user; the own user), then a
@@ -345,7 +404,7 @@ class ExposureFinder:
         )
         if action.name.lower() in CALLER_ONLY:
             found = [principal.own_arn]
-        elif (own or self._names_the_user) and action.name in self.with_user_arn:
+        elif own and action.name in self.with_user_arn:
             found += self.catalog.resources_for(
                 action,
                 account_id=principal.account_id,
@@ -372,9 +431,11 @@ class ExposureFinder:
 
         ``own``: whether to try the principal's own user among the readable candidates (the
         decision itself always covers every resource of the action's formats)."""
-        if decided_outside_policies(action.name) is not None:
-            return None
+        if not self.identity.statements_for(action.name)[1]:
+            return None  # no Allow statement names it
         kind = self._kind(action.name)
+        if kind == "outside":
+            return None
         domain = self._domain(action, principal)
         applicable: list[tuple[list[Any], list[Any]]] = []
         everywhere = True  # whether every statement left applies to every resource of the domain
@@ -401,6 +462,8 @@ class ExposureFinder:
         for resource in self._candidates(action, context, principal, own):
             if self._is_exempt(kind, resource, principal) or not self._in_domain(domain, resource):
                 continue
+            if everywhere:
+                return resource  # every layer allows every resource of the domain, no Deny applies
             if self.policies.evaluate_normalized(action.name, resource, context.values) is Decision.ALLOW:
                 return resource
         if everywhere and exempt is None:
@@ -427,7 +490,7 @@ class ExposureFinder:
 
     def _is_exempt(self, kind: str | None, resource: str, principal: Principal) -> bool:
         exempt = self._exempt(kind, principal)
-        return exempt is not None and self.answers.automaton(exempt).matches(resource)
+        return exempt is not None and _domain_regex(exempt).fullmatch(resource) is not None
 
     def _question(
         self,
@@ -474,18 +537,58 @@ class ExposureFinder:
         found = []
         for scenario in scenarios:
             values = request_context(principal, scenario)
-            shared = (
-                principal.account_id,
-                principal.partition,
-                principal.organization_id,
-                scenario.name,
-                *(values.get(key) for key in self.user_keys),
-            )
+            # What users of this set share: everything but their own user and the statements
+            # that tell them apart (decided per user).
+            shared = (principal.account_id, principal.partition, principal.organization_id, scenario.name)
             found.append(_Context(scenario.name, values, shared))
         return found
 
     def _is_per_user(self, action: CatalogAction) -> bool:
-        return self._kind(action.name) == "own user" or action.name.lower() in CALLER_ONLY
+        if self._kind(action.name) in ("own user", "caller only"):
+            return True
+        if not self._dependent or (
+            self._dependent_services is not None and action.service not in self._dependent_services
+        ):
+            return False
+        found = self._per_user.get(action.name)
+        if found is None:
+            found = any(
+                id(statement) in self._dependent
+                for layer in self.layers
+                for group in layer.statements_for(action.name)
+                for statement in group
+            )
+            self._per_user[action.name] = found
+        return found
+
+    def _service_denied(self, plans: list[tuple[list[int], list[int]]], context: _Context) -> bool:
+        """Whether a Deny that covers every action of the service, on every resource, whatever
+        the user, applies in ``context``."""
+        for layer, (always, _) in zip(self.layers, plans, strict=True):
+            for index in always:
+                statement = layer.statements[index]
+                if (
+                    statement.deny
+                    and id(statement) not in self._dependent
+                    and "*" in statement.resources
+                    and not statement.not_resource
+                    and all(condition.matches(context.values) for condition in statement.conditions)
+                ):
+                    return True
+        return False
+
+    def _denied_for_everyone(self, action: CatalogAction, context: _Context) -> bool:
+        """Whether a Deny that does not depend on the user covers every resource of the action."""
+        for layer in self.layers:
+            for statement in layer.statements_for(action.name)[0]:
+                if (
+                    id(statement) not in self._dependent
+                    and "*" in statement.resources
+                    and not statement.not_resource
+                    and all(condition.matches(context.values) for condition in statement.conditions)
+                ):
+                    return True
+        return False
 
     def _plan_entry(
         self, service: str, actions: tuple[CatalogAction, ...], contexts: list[_Context], principal: Principal
@@ -495,13 +598,26 @@ class ExposureFinder:
         hit: Exposure | None = None
         rank = len(actions)
         checks: list[tuple[int, _Check]] = []
+        dependent = self._dependent_services is None or service in self._dependent_services
+        # The statements that cover every action of the service, and those to test per action
+        # (the evaluator's own plan), per layer.
+        plans = [layer._service_plan(service) for layer in self.layers]
+        uniform = not any(per_action for _, per_action in plans)
         for context in contexts:
-            decision = self.policies.service_decision(service, context.values, context.key)
+            decision = None if dependent else self.policies.service_decision(service, context.values, context.key)
             if decision is not None and decision is not Decision.ALLOW:
                 continue
-            for index, action in enumerate(actions[:rank]):
+            if self._service_denied(plans, context):
+                continue
+            # Where the same statements cover the whole service, actions that name the same
+            # resources share an answer: one of each group is decided.
+            walk = self._representatives[service] if uniform else tuple(enumerate(actions))
+            for index, action in walk:
+                if index >= rank:
+                    break
                 if self._is_per_user(action):
-                    checks.append((index, (action, context.name)))
+                    if not self._denied_for_everyone(action, context):
+                        checks.append((index, (action, context.name)))
                     continue
                 resource = self.reach(action, context, principal, own=False)
                 if resource is not None:
