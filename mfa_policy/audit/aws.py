@@ -305,7 +305,9 @@ def _explained(error: Exception, attempts: int | None) -> str:
         if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
             return (
                 f"access denied: the credentials lack {_permission(operation)}. Grant this read-only policy "
-                f"(see docs/audit.md): {json.dumps(READ_ONLY_POLICY, separators=(',', ':'))}"
+                f"(see docs/audit.md): {json.dumps(READ_ONLY_POLICY, separators=(',', ':'))}; optional, to apply "
+                f"the service control policies above the account: {', '.join(ORGANIZATION_ACTIONS)} (the management "
+                "account or a delegated administrator)"
             )
         if code in _THROTTLING_CODES:
             tries = f" after {attempts} attempts" if attempts else ""
