@@ -215,6 +215,22 @@ def _scenarios_for(user: User) -> tuple[Scenario, ...]:
     return NO_MFA_SCENARIOS
 
 
+def _most_telling(found: tuple[Request, ...], count: int) -> tuple[Request, ...]:
+    """Up to ``count`` requests on a resource of their own service (or ``*``), when there is one: a
+    request a reader recognises, rather than one on a resource that another service's ARN format
+    happens to admit (ssm:SendCommand names an S3 bucket for its output); else the first ones."""
+
+    def natural(request: Request) -> bool:
+        if request.resource == "*":
+            return True
+        parts = request.resource.split(":", 3)
+        service = request.action.split(":", 1)[0].lower()
+        return len(parts) > 2 and parts[2] in (service, "iam" if service == "sts" else service)
+
+    recognised = [request for request in found if natural(request)]
+    return tuple((recognised or list(found))[:count])
+
+
 def _has_credentials(user: User) -> bool | None:
     credentials = user.credentials
     if credentials is None:
@@ -296,7 +312,8 @@ def audit(
             evaluation = evaluations.get(set_key)
             if evaluation is None:
                 evaluation = evaluations[set_key] = _PolicySetEvaluation(effective, catalog)
-            found = evaluation.finder.find(principal, _scenarios_for(user), examples)
+            # A few more than shown, so that requests on their own service's resources come first.
+            found = _most_telling(evaluation.finder.find(principal, _scenarios_for(user), examples * 2), examples)
             enforced = not found
             access = True
             if enforced:
