@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mfa_policy.cli.common import BadInput
+from mfa_policy.cli.common import BadInput, read_json
 
 # Progress is shown on stderr only for accounts with more users than this.
 _PROGRESS_THRESHOLD = 25
@@ -190,12 +190,7 @@ def _scp_levels(args: argparse.Namespace) -> tuple[Any, ...] | None:
     levels = []
     for name in args.scp:
         path = Path(name)
-        try:
-            value = json.loads(path.read_text())
-        except OSError as error:
-            raise BadInput(f"--scp: cannot read {path}: {error.strerror}") from None
-        except ValueError as error:
-            raise BadInput(f"--scp: {path} is not JSON: {error}") from None
+        value = read_json(name, "--scp")
         try:
             levels.append(scp_level_from_json(value, path.name))
         except PolicyFormatError as error:

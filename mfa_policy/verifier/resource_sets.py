@@ -21,6 +21,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from mfa_policy.verifier.evaluation import _arn_regex, _unescape_regex
 
@@ -173,7 +174,7 @@ class Automaton:
 
 # A formula over automata: ("in", index) is "the resource is in automaton index's language";
 # ("not", f), ("and", [f...]), ("or", [f...]); True and False.
-Formula = object
+Formula = Any
 
 
 def _value(formula: Formula, statuses: Sequence[int]) -> int:
@@ -182,7 +183,7 @@ def _value(formula: Formula, statuses: Sequence[int]) -> int:
         return 1
     if formula is False:
         return 0
-    op, arg = formula  # type: ignore[misc]
+    op, arg = formula
     if op == "in":
         return statuses[arg]
     if op == "not":
@@ -197,7 +198,7 @@ def _value(formula: Formula, statuses: Sequence[int]) -> int:
 def _holds(formula: Formula, accepted: Sequence[bool]) -> bool:
     if formula is True or formula is False:
         return bool(formula)
-    op, arg = formula  # type: ignore[misc]
+    op, arg = formula
     if op == "in":
         return accepted[arg]
     if op == "not":

@@ -11,9 +11,6 @@ from __future__ import annotations
 import re
 import sys
 
-from conftest import ROOT
-from mfa_policy.cli import main
-from mfa_policy.policy.document import build_policy_document
 from test_audit_moto import (  # noqa: F401  (fixtures)
     ACCOUNT,
     ALLOW_ALL,
@@ -22,6 +19,10 @@ from test_audit_moto import (  # noqa: F401  (fixtures)
     credentials_env,
     moto_url,
 )
+
+from conftest import ROOT
+from mfa_policy.cli import main
+from mfa_policy.policy.document import build_policy_document
 
 S3_READ = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": ["s3:Get*", "s3:List*"], "Resource": "*"}]}
