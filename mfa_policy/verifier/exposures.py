@@ -598,10 +598,13 @@ class ExposureFinder:
         hit: Exposure | None = None
         rank = len(actions)
         checks: list[tuple[int, _Check]] = []
-        dependent = self._dependent_services is None or service in self._dependent_services
         # The statements that cover every action of the service, and those to test per action
         # (the evaluator's own plan), per layer.
         plans = [layer._service_plan(service) for layer in self.layers]
+        for layer, (always, per_action) in zip(self.layers, plans, strict=True):
+            if all(layer.statements[index].deny for index in (*always, *per_action)):
+                return None  # this layer allows nothing of the service
+        dependent = self._dependent_services is None or service in self._dependent_services
         uniform = not any(per_action for _, per_action in plans)
         for context in contexts:
             decision = None if dependent else self.policies.service_decision(service, context.values, context.key)
