@@ -49,15 +49,16 @@ from mfa_policy.verifier.requests import (
     request_context,
 )
 from mfa_policy.verifier.resource_sets import (
-    ANY,
-    LITERAL,
-    STAR,
     Answers,
     Question,
-    format_glob,
+    action_domain,
+    domain_regex,
+    domain_starts,
+    exempt_globs,
     glob_of,
     literal,
-    regex_of,
+    literal_start,
+    may_overlap,
 )
 
 # Every action the project's policy may allow without MFA, with all its options on: a user held
@@ -99,8 +100,7 @@ TELLING_ACTIONS = (
     "lambda:InvokeFunction",
 )
 _RANK = {name.lower(): index for index, name in enumerate(TELLING_ACTIONS)}
-_ANY_RUN = ((STAR, ANY),)
-_CALLER_ONLY_NAMES = frozenset({"iam:ChangePassword"})
+_NONE, _SOME, _ALL = 0, 1, 2  # how much of an action's resources a statement covers
 _IAM_USER = re.compile(r"arn:[^:]*:iam::[^:]*:user/")
 
 
@@ -253,18 +253,6 @@ def _kind_of(bootstrap: tuple[tuple[str, str], ...], action: str) -> str | None:
     return found
 
 
-@functools.lru_cache(maxsize=8192)
-def _exempt_globs(kind: str, partition: str, account_id: str, name: str) -> tuple[tuple[Any, ...], ...]:
-    prefix = f"arn:{partition}:iam::{account_id}:"
-    if kind == "own user":
-        # User names are unique in an account: any ARN ending in the name at some path is the
-        # user itself or no user at all.
-        return (literal(f"{prefix}user/{name}"), literal(f"{prefix}user/") + _ANY_RUN + literal(f"/{name}"))
-    if kind == "device":
-        return (literal(f"{prefix}mfa/") + _ANY_RUN,)
-    return (literal("*"),)
-
-
 def _is_user_dependent(statement: Any) -> bool:
     """Whether a statement's outcome can differ between users (policy variables, user keys)."""
     if any("${" in pattern for pattern in statement.resources):
@@ -275,51 +263,6 @@ def _is_user_dependent(statement: Any) -> bool:
         or any("${" in value for value in condition.values)
         for condition in statement.conditions
     )
-
-
-@functools.lru_cache(maxsize=65536)
-def _domain_of(arn_formats: tuple[str, ...], partition: str, account: str | None) -> tuple[tuple[Any, ...], ...]:
-    """The resources an action can name, as globs: ``*`` alone for an action without resource types."""
-    if not arn_formats:
-        return (literal("*"),)
-    return tuple(
-        dict.fromkeys(format_glob(arn_format, partition=partition, account_id=account) for arn_format in arn_formats)
-    )
-
-
-@functools.lru_cache(maxsize=65536)
-def _domain_regex(domain: tuple[tuple[Any, ...], ...]) -> Any:
-    return regex_of(domain)
-
-
-_NONE, _SOME, _ALL = 0, 1, 2
-
-
-def _literal_start(pattern: str) -> str:
-    """The text every resource a pattern matches starts with (up to a wildcard or a variable)."""
-    end = len(pattern)
-    for mark in ("*", "?", "${"):
-        found = pattern.find(mark)
-        if found != -1:
-            end = min(end, found)
-    return pattern[:end]
-
-
-@functools.lru_cache(maxsize=65536)
-def _domain_starts(domain: tuple[tuple[Any, ...], ...]) -> tuple[str, ...]:
-    starts = []
-    for glob in domain:
-        text = []
-        for kind, value in glob:
-            if kind != LITERAL:
-                break
-            text.append(value)
-        starts.append("".join(text))
-    return tuple(starts)
-
-
-def _compatible(first: str, second: str) -> bool:
-    return first.startswith(second) or second.startswith(first)
 
 
 @dataclass(frozen=True)
@@ -381,17 +324,17 @@ class ExposureFinder:
         return table[action]
 
     def _domain(self, action: CatalogAction, principal: Principal) -> tuple[tuple[Any, ...], ...]:
-        if action.name in _CALLER_ONLY_NAMES or action.name.lower() in CALLER_ONLY:
+        if action.name.lower() in CALLER_ONLY:
             return (literal(principal.own_arn),)
         # IAM has no resource-based policies: a user reaches IAM resources of its own account only.
         account = principal.account_id if action.service == "iam" else None
-        return _domain_of(action.arn_formats, principal.partition, account)
+        return action_domain(action.arn_formats, principal.partition, account)
 
     def _exempt(self, kind: str | None, principal: Principal) -> tuple[tuple[Any, ...], ...] | None:
         """The resources the bootstrap set allows the action on, as globs."""
         if kind is None or kind in ("outside", "caller only"):
             return None
-        return _exempt_globs(kind, principal.partition, principal.account_id, principal.name)
+        return exempt_globs(kind, principal.partition, principal.account_id, principal.name)
 
     def _candidates(self, action: CatalogAction, context: _Context, principal: Principal, own: bool) -> list[str]:
         """Readable resources to try first: the catalog's (another user; the own user), then a
@@ -476,8 +419,8 @@ class ExposureFinder:
         key = (id(statement), domain)
         found = self._relevances.get(key)
         if found is None:
-            starts = _domain_starts(domain)
-            kept = [p for p in statement.resources if any(_compatible(_literal_start(p), start) for start in starts)]
+            starts = domain_starts(domain)
+            kept = [p for p in statement.resources if any(may_overlap(literal_start(p), start) for start in starts)]
             if statement.not_resource:
                 found = _ALL if not kept else (_NONE if "*" in kept else _SOME)
             else:
@@ -486,11 +429,11 @@ class ExposureFinder:
         return found
 
     def _in_domain(self, domain: tuple[tuple[Any, ...], ...], resource: str) -> bool:
-        return _domain_regex(domain).fullmatch(resource) is not None
+        return domain_regex(domain).fullmatch(resource) is not None
 
     def _is_exempt(self, kind: str | None, resource: str, principal: Principal) -> bool:
         exempt = self._exempt(kind, principal)
-        return exempt is not None and _domain_regex(exempt).fullmatch(resource) is not None
+        return exempt is not None and domain_regex(exempt).fullmatch(resource) is not None
 
     def _question(
         self,

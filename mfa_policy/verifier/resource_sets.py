@@ -17,6 +17,7 @@ formats, so a question on real policies takes well under a millisecond.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -267,6 +268,7 @@ def find_member(domain: Automaton, automata: Sequence[Automaton], formula: Formu
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 _NONEMPTY_SEGMENT = ((ONE, SEGMENT), (STAR, SEGMENT))
 _NONEMPTY_ANY = ((ONE, ANY), (STAR, ANY))
+ANY_RUN = ((STAR, ANY),)
 
 
 def format_glob(arn_format: str, *, partition: str, account_id: str | None) -> tuple[Token, ...]:
@@ -289,6 +291,65 @@ def format_glob(arn_format: str, *, partition: str, account_id: str | None) -> t
         last = match.end()
     tokens.extend(literal(arn_format[last:]))
     return tuple(tokens)
+
+
+@functools.lru_cache(maxsize=8192)
+def exempt_globs(kind: str, partition: str, account_id: str, name: str) -> tuple[tuple[Any, ...], ...]:
+    """The resources a bootstrap action is allowed on without MFA, as globs: ``own user``, ``device``
+    (``mfa/*`` of the account) or account-wide (``*``)."""
+    prefix = f"arn:{partition}:iam::{account_id}:"
+    if kind == "own user":
+        # User names are unique in an account: any ARN ending in the name at some path is the
+        # user itself or no user at all.
+        return (literal(f"{prefix}user/{name}"), literal(f"{prefix}user/") + ANY_RUN + literal(f"/{name}"))
+    if kind == "device":
+        return (literal(f"{prefix}mfa/") + ANY_RUN,)
+    return (literal("*"),)
+
+
+@functools.lru_cache(maxsize=65536)
+def action_domain(arn_formats: tuple[str, ...], partition: str, account: str | None) -> tuple[tuple[Any, ...], ...]:
+    """The resources an action can name, as globs: ``*`` alone for an action without resource types."""
+    if not arn_formats:
+        return (literal("*"),)
+    return tuple(
+        dict.fromkeys(format_glob(arn_format, partition=partition, account_id=account) for arn_format in arn_formats)
+    )
+
+
+@functools.lru_cache(maxsize=65536)
+def domain_regex(domain: tuple[tuple[Any, ...], ...]) -> Any:
+    """The union of globs as a compiled regular expression, remembered."""
+    return regex_of(domain)
+
+
+def literal_start(pattern: str) -> str:
+    """The text every resource a pattern matches starts with (up to a wildcard or a variable)."""
+    end = len(pattern)
+    for mark in ("*", "?", "${"):
+        found = pattern.find(mark)
+        if found != -1:
+            end = min(end, found)
+    return pattern[:end]
+
+
+@functools.lru_cache(maxsize=65536)
+def domain_starts(domain: tuple[tuple[Any, ...], ...]) -> tuple[str, ...]:
+    """The literal text each glob of ``domain`` starts with."""
+    starts = []
+    for glob in domain:
+        text = []
+        for kind, value in glob:
+            if kind != LITERAL:
+                break
+            text.append(value)
+        starts.append("".join(text))
+    return tuple(starts)
+
+
+def may_overlap(first: str, second: str) -> bool:
+    """Whether strings starting with ``first`` and with ``second`` can be the same string."""
+    return first.startswith(second) or second.startswith(first)
 
 
 @dataclass(frozen=True)
