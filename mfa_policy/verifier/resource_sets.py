@@ -274,17 +274,20 @@ ANY_RUN = ((STAR, ANY),)
 def format_glob(arn_format: str, *, partition: str, account_id: str | None) -> tuple[Token, ...]:
     """The resources an ARN format of the catalog stands for: the given partition; the given
     account, or any (``account_id`` None); any region; any non-empty value for every other
-    placeholder (names and paths may hold ``/`` and ``:``, which over-approximates a few)."""
+    placeholder: without a colon in the first five segments of the ARN (its structure), anything
+    in the resource part (names and paths may hold ``/`` and ``:``, which admits a few that cannot
+    exist, such as a bucket name with a ``/``)."""
     tokens: list[Token] = []
     last = 0
     for match in _PLACEHOLDER.finditer(arn_format):
         tokens.extend(literal(arn_format[last : match.start()]))
         name = match.group(1)
+        in_header = arn_format.count(":", 0, match.start()) < 5
         if name == "Partition":
             tokens.extend(literal(partition))
         elif name == "Account" and account_id is not None:
             tokens.extend(literal(account_id))
-        elif name in ("Account", "Region"):
+        elif in_header or name in ("Account", "Region"):
             tokens.extend(_NONEMPTY_SEGMENT)
         else:
             tokens.extend(_NONEMPTY_ANY)
