@@ -253,9 +253,15 @@ def _kind_of(bootstrap: tuple[tuple[str, str], ...], action: str) -> str | None:
     return found
 
 
+def _substitutes(statement: Any) -> bool:
+    """Whether ``${...}`` in the statement are policy variables, as the evaluator reads them (only
+    under ``"Version": "2012-10-17"`` where the evaluator tells them apart, always before)."""
+    return bool(getattr(statement, "variables", True))
+
+
 def _is_user_dependent(statement: Any) -> bool:
     """Whether a statement's outcome can differ between users (policy variables, user keys)."""
-    if any("${" in pattern for pattern in statement.resources):
+    if _substitutes(statement) and any("${" in pattern for pattern in statement.resources):
         return True
     return any(
         condition.key in _USER_KEYS
@@ -362,7 +368,9 @@ class ExposureFinder:
                         # user/example/<name> would be a user that cannot exist (names are unique).
                         if pattern == "*" or _IAM_USER.match(pattern):
                             continue
-                        resolved = substitute(pattern, context.values, escape=lambda text: text)
+                        resolved = pattern
+                        if _substitutes(statement):
+                            resolved = substitute(pattern, context.values, escape=lambda text: text)
                         if resolved is not None:
                             witness = resolved.replace("*", "example").replace("?", "x")
                             if witness not in found:
@@ -447,7 +455,9 @@ class ExposureFinder:
         def spec(statement: Any) -> object:
             patterns = []
             for pattern in statement.resources:
-                resolved = substitute(pattern, context.values, escape=_escape_glob) if "${" in pattern else pattern
+                resolved: str | None = pattern
+                if _substitutes(statement) and "${" in pattern:
+                    resolved = substitute(pattern, context.values, escape=_escape_glob)
                 if resolved is not None:
                     patterns.append(_glob(resolved))
             if not patterns:  # every pattern reads a key the context lacks: none matches

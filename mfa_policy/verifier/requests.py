@@ -179,7 +179,17 @@ def request_context(principal: Principal, scenario: Scenario) -> dict[str, tuple
 # Relaxing what cannot be known, in the user's favour
 
 
-def _variables(value: Any) -> list[str]:
+def uses_variables(document: Any) -> bool:
+    """Whether ``${...}`` in ``document`` are policy variables, as the evaluator reads them: only
+    under ``"Version": "2012-10-17"`` when the evaluator makes that distinction
+    (``evaluation.uses_policy_variables``), in every document before."""
+    from mfa_policy.verifier import evaluation
+
+    check = getattr(evaluation, "uses_policy_variables", None)
+    return True if check is None else bool(check(document))
+
+
+def _policy_variables(value: Any) -> list[str]:
     texts = value if isinstance(value, list) else [value]
     found = []
     for text in texts:
@@ -214,8 +224,13 @@ def relax_document(document: Mapping[str, Any], label: str, model: KeyModel) -> 
     if not isinstance(statements, list) or not all(isinstance(s, dict) for s in statements):
         return document, []
 
+    variables = uses_variables(document)
+
     def unknown(keys: Iterable[str]) -> list[str]:
         return [key for key in keys if key_knowledge(key, model) == "unknown"]
+
+    def _variables(value: Any) -> list[str]:
+        return _policy_variables(value) if variables else []
 
     def told(keys: list[str]) -> list[str]:
         return [key for key in keys if key.lower() not in model.quiet]

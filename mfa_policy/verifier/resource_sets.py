@@ -7,9 +7,10 @@ nondeterministic automaton whose state set is a bit mask, and a question is a Bo
 such automata (``Resource`` is "in the union", ``NotResource`` "not in it"). A breadth-first walk of
 their product finds the shortest resource that satisfies the formula, or proves there is none.
 
-The meaning of a pattern is the evaluator's: ``glob_of(pattern)`` reads the regular expression
-``mfa_policy.verifier.evaluation`` matches the pattern with (where a ``*`` stays in its ARN segment,
-and where it may cross colons), so this module holds no second ARN matcher. The alphabet of a
+The meaning of a pattern is the evaluator's: ``glob_of(pattern)`` reads back the regular expression
+``mfa_policy.verifier.evaluation`` compiles the pattern into (``PolicySet._compiled_resource``:
+where a ``*`` stays in its ARN segment, and where it may cross colons), so this module holds no
+second ARN matcher. The alphabet of a
 question is the characters its patterns name, the colon, and one stand-in for every other
 character; the walk explores only characters that keep the resource inside the action's ARN
 formats, so a question on real policies takes well under a millisecond.
@@ -24,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mfa_policy.verifier.evaluation import _arn_regex, _unescape_regex
+from mfa_policy.verifier.evaluation import PolicySet
 
 # Token kinds: one literal character, one character of a class, any run of a class.
 LITERAL, ONE, STAR = 0, 1, 2
@@ -69,10 +70,15 @@ def _tokens_of_regex(regex: str) -> list[Token]:
     return tokens
 
 
+# An empty policy set: its pattern compiler is the evaluator's own.
+_EVALUATOR = PolicySet([])
+
+
+@functools.lru_cache(maxsize=65536)
 def glob_of(pattern: str) -> tuple[Token, ...]:
-    """The tokens of a Resource/NotResource pattern (policy variables already substituted), as
-    the evaluator matches it."""
-    return tuple(_tokens_of_regex(_unescape_regex(_arn_regex(pattern).pattern)))
+    """The tokens of a Resource/NotResource pattern (policy variables already substituted, their
+    values escaped as the evaluator escapes them), read from the evaluator's compiled pattern."""
+    return tuple(_tokens_of_regex(_EVALUATOR._compiled_resource(pattern).pattern))
 
 
 def literal(text: str) -> tuple[Token, ...]:
