@@ -368,7 +368,7 @@ class ExposureFinder:
                         # user/example/<name> would be a user that cannot exist (names are unique).
                         if pattern == "*" or _IAM_USER.match(pattern):
                             continue
-                        resolved = pattern
+                        resolved: str | None = pattern
                         if _substitutes(statement):
                             resolved = substitute(pattern, context.values, escape=lambda text: text)
                         if resolved is not None:
