@@ -6,7 +6,12 @@ Read-only calls, all in IAM except the first:
 * ``iam:GetAccountAuthorizationDetails`` (paginated): users with their paths, groups, memberships,
   inline policies, attached managed policies with their default versions, permission boundaries;
 * ``iam:GenerateCredentialReport`` / ``iam:GetCredentialReport``: passwords, access keys, their last use;
-* ``iam:ListMFADevices`` per user (paginated): the devices and their kind.
+* ``iam:ListMFADevices`` per user (paginated): the devices and their kind;
+* optional, for the service control policies above the account (``read_organization``):
+  ``organizations:DescribeOrganization``, ``ListParents``, ``ListPoliciesForTarget`` and
+  ``DescribePolicy``, allowed to the management account and to a delegated administrator. A
+  caller that may not read them (``AccessDenied``, or an account in no organization) gets a note,
+  not an error.
 
 boto3 is imported inside the functions (the ``audit`` extra), so the rest of the package, and
 the command line's help, work without it. Every AWS or credentials failure becomes an
@@ -35,9 +40,23 @@ REQUIRED_ACTIONS = (
     "iam:GetCredentialReport",
     "iam:ListMFADevices",
 )
+# Optional: the service control policies of every level from the root to the account. Without
+# them the audit says SCPs were not applied (or takes them from --scp files).
+ORGANIZATION_ACTIONS = (
+    "organizations:DescribeOrganization",
+    "organizations:DescribePolicy",
+    "organizations:ListParents",
+    "organizations:ListPoliciesForTarget",
+)
 READ_ONLY_POLICY: dict[str, Any] = {
     "Version": "2012-10-17",
     "Statement": [{"Sid": "MfaPolicyAudit", "Effect": "Allow", "Action": list(REQUIRED_ACTIONS), "Resource": "*"}],
+}
+ORGANIZATION_READ_POLICY: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Sid": "MfaPolicyAuditScps", "Effect": "Allow", "Action": list(ORGANIZATION_ACTIONS), "Resource": "*"}
+    ],
 }
 DEFAULT_MAX_ATTEMPTS = 10  # per request, botocore's standard retry mode (its default is 3)
 
@@ -139,6 +158,23 @@ class User:
     boundary: str | None = None  # the permission boundary's policy ARN
     credentials: Credentials | None = None  # None: not (yet) in the credential report
     mfa_devices: tuple[MfaDevice, ...] = ()
+    tags: tuple[tuple[str, str], ...] | None = None  # None: not read (aws:PrincipalTag/* unknown)
+
+
+@dataclass(frozen=True)
+class ScpLevel:
+    """One level of the organization above the account (the root, an OU, the account itself) and
+    the service control policies attached to it. A level with no Allow allows nothing."""
+
+    target: str  # r-..., ou-..., or the account ID
+    policies: tuple[ManagedPolicy, ...] = ()
+
+
+# How the snapshot's SCP levels were obtained.
+SCPS_FROM_ORGANIZATION = "read from AWS Organizations"
+SCPS_FROM_FILES = "from --scp files"
+SCPS_NOT_APPLIED = "not applied"
+SCPS_NONE_APPLY = "none apply"  # the management account, or an account in no organization
 
 
 @dataclass(frozen=True)
@@ -152,6 +188,14 @@ class AccountSnapshot:
     groups: Mapping[str, Group] = field(compare=False)
     policies: Mapping[str, ManagedPolicy] = field(compare=False)
     report_generated: datetime | None = None
+    # The SCP levels from the root down to the account (empty when none apply), how they were
+    # obtained (SCPS_*), and the organization as far as it is known ("" for none; None unknown).
+    scp_levels: tuple[ScpLevel, ...] = ()
+    scp_source: str = SCPS_NOT_APPLIED
+    organization_id: str | None = None
+    organization_paths: tuple[str, ...] = ()
+    management_account: bool = False
+    notes: tuple[str, ...] = ()  # what reading could not do (an optional read refused, ...)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,7 +305,9 @@ def _explained(error: Exception, attempts: int | None) -> str:
         if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
             return (
                 f"access denied: the credentials lack {_permission(operation)}. Grant this read-only policy "
-                f"(see docs/audit.md): {json.dumps(READ_ONLY_POLICY, separators=(',', ':'))}"
+                f"(see docs/audit.md): {json.dumps(READ_ONLY_POLICY, separators=(',', ':'))}; optional, to apply "
+                f"the service control policies above the account: {', '.join(ORGANIZATION_ACTIONS)} (the management "
+                "account or a delegated administrator)"
             )
         if code in _THROTTLING_CODES:
             tries = f" after {attempts} attempts" if attempts else ""
@@ -299,12 +345,17 @@ def read_account(
     workers: int = 4,
     report_timeout: float = 120.0,
     progress: Callable[[int, int], None] | None = None,
+    organization: bool = True,
+    organization_profile: str | None = None,
 ) -> AccountSnapshot:
     """Read one account (read-only calls) into an ``AccountSnapshot``.
 
     ``endpoint_url`` points the clients at an emulator (tests use moto); ``page_size`` asks for
-    small pages; ``progress(done, total)`` is called as users' MFA devices are read. Raises
-    ``AuditError`` with one line for any failure.
+    small pages; ``progress(done, total)`` is called as users' MFA devices are read.
+    ``organization``: also read the service control policies above the account (``read_scps``),
+    with the credentials of ``organization_profile`` when given (the management account or a
+    delegated administrator), else the same ones. Raises ``AuditError`` with one line for any
+    failure of the required reads; the organization's reads only add notes when refused.
     """
     with requires_extra("audit", "the audit of a live account"):
         import boto3
@@ -330,6 +381,16 @@ def read_account(
         devices = _read_mfa_devices(iam, names, workers, page_size, progress)
     except (BotoCoreError, ClientError) as error:
         raise explain_error(error, attempts=max_attempts) from None
+    scps: dict[str, Any] = {}
+    if organization:
+        try:
+            org_session = session if organization_profile is None else boto3.Session(profile_name=organization_profile)
+            client = org_session.client(
+                "organizations", region_name=region_name, endpoint_url=endpoint_url, config=config
+            )
+        except (BotoCoreError, ValueError) as error:
+            raise explain_error(error, attempts=max_attempts) from None
+        scps = read_scps(client, identity["Account"])
 
     partition = identity["Arn"].split(":")[1]
     groups = {
@@ -363,6 +424,7 @@ def read_account(
             boundary=(entry.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
             credentials=report.get(entry["UserName"]),
             mfa_devices=devices[entry["UserName"]],
+            tags=tuple((tag["Key"], tag["Value"]) for tag in entry.get("Tags", [])),
         )
         for entry in details["users"]
     )
@@ -374,6 +436,100 @@ def read_account(
         groups=groups,
         policies=policies,
         report_generated=generated,
+        **scps,
+    )
+
+
+def read_scps(organizations: Any, account_id: str) -> dict[str, Any]:
+    """The SCP levels above ``account_id`` from AWS Organizations, as ``AccountSnapshot`` fields.
+
+    Walks ``ListParents`` from the account up to the root, then reads each level's SCPs
+    (``ListPoliciesForTarget`` with ``SERVICE_CONTROL_POLICY``, ``DescribePolicy``). The management
+    account is never restricted by SCPs; an account in no organization has none. A refused or
+    failed read is not an error: the result says SCPs were not applied, with a note naming why.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        described = organizations.describe_organization()["Organization"]
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code == "AWSOrganizationsNotInUseException":
+            return {"scp_source": SCPS_NONE_APPLY, "organization_id": "",
+                    "notes": ("the account is in no organization: no service control policy applies",)}
+        return {"notes": (_scp_note("DescribeOrganization", error),)}
+    except BotoCoreError as error:
+        return {"notes": (_scp_note("DescribeOrganization", error),)}
+    organization_id = described.get("Id", "")
+    if described.get("MasterAccountId") == account_id:
+        return {
+            "scp_source": SCPS_NONE_APPLY,
+            "organization_id": organization_id,
+            "management_account": True,
+            "notes": (
+                f"account {account_id} is the management account of organization {organization_id}: service "
+                "control policies never restrict it",
+            ),
+        }
+    try:
+        path = [account_id]
+        child = account_id
+        while True:
+            parents = organizations.list_parents(ChildId=child)["Parents"]
+            if not parents:
+                raise ValueError(f"ListParents named no parent of {child}")
+            child = parents[0]["Id"]
+            path.append(child)
+            if parents[0]["Type"] == "ROOT":
+                break
+        path.reverse()  # the root first
+        documents: dict[str, ManagedPolicy] = {}
+        levels = []
+        for target in path:
+            attached = []
+            pages = organizations.get_paginator("list_policies_for_target").paginate(
+                TargetId=target, Filter="SERVICE_CONTROL_POLICY"
+            )
+            for page in pages:
+                for summary in page.get("Policies", []):
+                    policy_id = summary["Id"]
+                    if policy_id not in documents:
+                        policy = organizations.describe_policy(PolicyId=policy_id)["Policy"]
+                        documents[policy_id] = ManagedPolicy(
+                            policy["PolicySummary"].get("Arn", policy_id),
+                            policy["PolicySummary"].get("Name", policy_id),
+                            json.loads(policy["Content"]),
+                        )
+                    attached.append(documents[policy_id])
+            levels.append(ScpLevel(target, tuple(attached)))
+    except ClientError as error:
+        operation = error.operation_name
+        code = error.response.get("Error", {}).get("Code", "")
+        if code == "PolicyTypeNotEnabledException":
+            return {"scp_source": SCPS_NONE_APPLY, "organization_id": organization_id,
+                    "notes": ("service control policies are not enabled in the organization: none applies",)}
+        return {"organization_id": organization_id, "notes": (_scp_note(operation, error),)}
+    except (BotoCoreError, ValueError) as error:
+        return {"organization_id": organization_id, "notes": (_scp_note("ListParents", error),)}
+    org_path = "/".join([organization_id, *path[:-1]]) + "/"
+    return {
+        "scp_levels": tuple(levels),
+        "scp_source": SCPS_FROM_ORGANIZATION,
+        "organization_id": organization_id,
+        "organization_paths": (org_path,),
+    }
+
+
+def _scp_note(operation: str, error: Exception) -> str:
+    from botocore.exceptions import ClientError
+
+    reason = str(error)
+    if isinstance(error, ClientError):
+        reason = error.response.get("Error", {}).get("Code", "") or reason
+    return (
+        f"service control policies not applied: organizations:{operation} failed ({reason}). Pass --scp FILE per "
+        "level, or read with the management account or a delegated administrator (--organization-profile); "
+        "without them a user whom an SCP protects may be reported unprotected"
     )
 
 

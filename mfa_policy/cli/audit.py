@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mfa_policy.cli.common import BadInput
+from mfa_policy.cli.common import BadInput, read_json
 
 # Progress is shown on stderr only for accounts with more users than this.
 _PROGRESS_THRESHOLD = 25
@@ -18,6 +18,7 @@ _LABELS = {
     "will be locked out": "WILL BE LOCKED OUT",
     "must enroll": "must enroll",
     "protected": "protected",
+    "no access": "no access",
     "no credentials": "no credentials",
 }
 
@@ -179,11 +180,43 @@ def _print_markdown(report: Any, catalog_size: int) -> None:
     print(f"\n{_summary(report)}")
 
 
+def _scp_levels(args: argparse.Namespace) -> tuple[Any, ...] | None:
+    """The --scp files as SCP levels (root first), read before any AWS call; None without --scp."""
+    if not args.scp:
+        return None
+    from mfa_policy.audit.model import scp_level_from_json
+    from mfa_policy.verifier.evaluation import PolicyFormatError
+
+    levels = []
+    for name in args.scp:
+        path = Path(name)
+        value = read_json(name, "--scp")
+        try:
+            levels.append(scp_level_from_json(value, path.name))
+        except PolicyFormatError as error:
+            raise BadInput(f"--scp: {path} holds no policy document (or JSON list of them) the evaluator reads: "
+                           f"{error}") from None
+    return tuple(levels)
+
+
+def _print_report(report: Any, catalog_size: int, args: argparse.Namespace) -> None:
+    """The report in the format the flags ask for (the one place that reads them)."""
+    if getattr(args, "json", False) or getattr(args, "format", None) == "json":
+        print(json.dumps({**report.as_dict(), "catalogActions": catalog_size}, indent=2))
+    elif getattr(args, "format", None) == "markdown":
+        _print_markdown(report, catalog_size)
+    else:
+        _print_text(report, catalog_size)
+
+
 def run_audit(args: argparse.Namespace) -> int:
-    from mfa_policy.audit.aws import AuditError, read_account
+    import dataclasses
+
+    from mfa_policy.audit.aws import SCPS_FROM_FILES, AuditError, read_account
     from mfa_policy.verifier.catalog import load_catalog
 
     plan = _stack_plan(args)  # bad stack files fail here, before any AWS call
+    scp_levels = _scp_levels(args)
     try:
         catalog = load_catalog()
     except RuntimeError as error:  # the catalog's package is missing
@@ -194,10 +227,14 @@ def run_audit(args: argparse.Namespace) -> int:
             region=args.region,
             endpoint_url=args.endpoint_url,
             progress=_Progress("reading MFA devices"),
+            organization=scp_levels is None,
+            organization_profile=args.organization_profile,
         )
     except AuditError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if scp_levels is not None:
+        snapshot = dataclasses.replace(snapshot, scp_levels=scp_levels, scp_source=SCPS_FROM_FILES)
     from mfa_policy.audit.verdicts import audit
 
     planned = plan(snapshot.account_id, snapshot.partition) if plan else None
@@ -208,28 +245,7 @@ def run_audit(args: argparse.Namespace) -> int:
         key_age_days=args.key_age_days,
         progress=_Progress("evaluating policies"),
     )
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "accountId": report.account_id,
-                    "partition": report.partition,
-                    "scenario": report.scenario,
-                    "keyAgeDays": report.key_age_days,
-                    "catalogActions": len(catalog),
-                    "policySetsEvaluated": report.policy_sets,
-                    "summary": report.counts(),
-                    "failing": report.failing,
-                    "notes": list(report.notes),
-                    "users": [user.as_dict() for user in report.users],
-                },
-                indent=2,
-            )
-        )
-    elif args.format == "markdown":
-        _print_markdown(report, len(catalog))
-    else:
-        _print_text(report, len(catalog))
+    _print_report(report, len(catalog), args)
     return 1 if report.failing else 0
 
 
@@ -265,4 +281,18 @@ def register(commands: Any) -> None:
         help="access keys used within this many days are automation that enforcement breaks (default: 30)",
     )
     audit.add_argument("--endpoint-url", help="send the AWS calls to this endpoint (an emulator such as moto)")
+    scps = audit.add_argument_group("service control policies (by default read from AWS Organizations when allowed)")
+    scps.add_argument(
+        "--scp",
+        action="append",
+        metavar="FILE",
+        help="the SCPs of one level above the account, from the root down (repeat per level): a policy "
+        "document or a JSON list of them; a level with no Allow allows nothing. Replaces reading Organizations",
+    )
+    scps.add_argument(
+        "--organization-profile",
+        metavar="P",
+        help="read the SCPs with this profile (the management account or a delegated administrator) "
+        "while the account is read with --profile",
+    )
     audit.set_defaults(handler=run_audit)

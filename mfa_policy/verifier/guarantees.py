@@ -404,7 +404,35 @@ def check_g1(verifier: Verifier) -> list[Counterexample]:
     tag, ...) is evaluated as if the key were absent, which a real request may not be: where it
     carries the key, such a Deny may not apply. The lockdown is then not proven, and each such
     key is a counterexample."""
-    return _unmodelled_deny_keys(verifier) + _catalog_wide(verifier, "G1", verifier.no_mfa_contexts, allowed=False)
+    found = _unmodelled_deny_keys(verifier) + _catalog_wide(verifier, "G1", verifier.no_mfa_contexts, allowed=False)
+    return found + _pattern_exposures(verifier, found)
+
+
+def _pattern_exposures(verifier: Verifier, found: list[Counterexample]) -> list[Counterexample]:
+    """G1 decided over the resource patterns too (the verifier's exposures call): a request the
+    concrete resources above miss, such as an allow-all next to a Deny with a NotResource
+    carve-out, is a counterexample with the resource the patterns leave open."""
+    from mfa_policy.verifier.exposures import ExposureFinder
+    from mfa_policy.verifier.requests import MFA_KEYS, Principal, Scenario
+
+    seen = {(c.action.lower(), c.context) for c in found}
+    scenarios = [
+        Scenario(c.name, {key: values[0] for key, values in c.values.items() if key in MFA_KEYS})
+        for c in verifier.no_mfa_contexts
+    ]
+    bootstrap = verifier.intent.bootstrap()
+    finder = ExposureFinder(verifier.policy_sets[NEXT_TO_ALLOW_ALL], verifier.catalog, bootstrap=bootstrap)
+    more = []
+    for path in ("/", "/team/"):
+        principal = Principal(verifier.intent.account_id, verifier.intent.partition, USER, path, "AIDAEXAMPLEALICE")
+        for exposure in finder.find(principal, scenarios, limit=None):
+            if (exposure.action.lower(), exposure.context) not in seen:
+                seen.add((exposure.action.lower(), exposure.context))
+                more.append(
+                    Counterexample("G1", exposure.action, exposure.resource, exposure.context, NEXT_TO_ALLOW_ALL,
+                                   Decision.ALLOW.value, "deny")
+                )
+    return more
 
 
 def modelled_condition_keys(verifier: Verifier) -> set[str]:

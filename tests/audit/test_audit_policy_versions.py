@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from mfa_policy.audit.aws import AccountSnapshot, Credentials, InlinePolicy, User
-from mfa_policy.audit.verdicts import UNPROTECTED, audit, relax_document
+from mfa_policy.audit.verdicts import UNPROTECTED, audit
 from mfa_policy.verifier.catalog import load_catalog
+from mfa_policy.verifier.requests import KeyModel, relax_document
 
 ACCOUNT = "111122223333"
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -70,7 +71,7 @@ TAG_IN_ALLOW = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aw
     ],
 )
 def test_relax_document_reads_variables_by_version(statement, version, relaxed_statement, note):
-    relaxed, notes = relax_document(_document(statement, version), "old")
+    relaxed, notes = relax_document(_document(statement, version), "old", KeyModel())
     assert relaxed["Statement"] == ([relaxed_statement] if relaxed_statement else [])
     if note is None:
         assert notes == []

@@ -40,6 +40,7 @@ from mfa_policy.audit.aws import (
 from mfa_policy.audit.verdicts import (
     LOCKED_OUT,
     MUST_ENROLL,
+    NO_ACCESS,
     NO_CREDENTIALS,
     PROTECTED,
     UNPROTECTED,
@@ -93,9 +94,12 @@ def test_a_permission_boundary_caps_the_user_policies():
         _user("heidi", attached=(ALLOW_ALL.arn,), boundary=BOOTSTRAP_ONLY.arn),
         _user("ivan", attached=(ALLOW_ALL.arn,), boundary=f"arn:aws:iam::{ACCOUNT}:policy/gone"),
     )
-    assert _verdicts(report) == {"grace": UNPROTECTED, "heidi": MUST_ENROLL, "ivan": UNPROTECTED}
+    # heidi's boundary allows nothing beyond the bootstrap set even with MFA: enforcement takes
+    # nothing away from her, so she has her own verdict that does not fail the run.
+    assert _verdicts(report) == {"grace": UNPROTECTED, "heidi": NO_ACCESS, "ivan": UNPROTECTED}
     heidi = next(user for user in report.users if user.user == "heidi")
-    assert heidi.notes[0].startswith("cannot enroll alone")  # the boundary leaves out EnableMFADevice
+    assert heidi.notes == ("allowed nothing beyond the bootstrap set even with MFA: enforcement takes nothing away",)
+    assert not _audit(_user("heidi", attached=(ALLOW_ALL.arn,), boundary=BOOTSTRAP_ONLY.arn)).failing
     grace = report.users[0]
     assert grace.exposures[0].action.startswith("s3:") and grace.exposures[0].policies == ("allow-all",)
     ivan = next(user for user in report.users if user.user == "ivan")
@@ -128,7 +132,7 @@ def test_a_condition_on_the_user_name_is_decided_per_user():
                   "Condition": {"StringEquals": {"aws:username": "carol"}}})
     inline = (InlinePolicy("p", named),)
     report = _audit(_user("carol", inline=inline), _user("dave", inline=inline))
-    assert _verdicts(report) == {"carol": UNPROTECTED, "dave": MUST_ENROLL}
+    assert _verdicts(report) == {"carol": UNPROTECTED, "dave": NO_ACCESS}
     assert report.policy_sets == 1
 
 
@@ -308,26 +312,40 @@ def test_an_allow_conditioned_on_an_unmodelled_key_counts_as_met():
     office = _doc({"Sid": "Office", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
                    "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"},
                                  "StringEquals": {"aws:PrincipalType": "User"}}},
-                  {"Sid": "Tagged", "Effect": "Allow", "Action": "ec2:DescribeInstances",
+                  {"Sid": "Tagged", "Effect": "Allow", "Action": "ec2:TerminateInstances",
                    "Resource": "arn:aws:ec2:*:*:instance/${aws:PrincipalTag/instance}"})
     (mia,) = _audit(_user("mia", inline=(InlinePolicy("office", office),))).users
     assert mia.verdict == UNPROTECTED
     assert [(e.action, e.policies) for e in mia.exposures] == [
-        ("s3:GetObject", ("inline office",)), ("ec2:DescribeInstances", ("inline office",))]
+        ("s3:GetObject", ("inline office",)), ("ec2:TerminateInstances", ("inline office",))]
     assert ("inline office, statement Office: an Allow conditioned on aws:SourceIp, which the audit does not "
             "model: counted as met") in mia.notes
     assert any(note.startswith("inline office, statement Tagged:") for note in mia.notes)
 
 
-def test_the_modelled_keys_are_the_keys_the_contexts_set():
-    from mfa_policy.audit.verdicts import MODELLED_KEYS, _contexts, _key_activations
+def test_the_keys_a_context_sets_are_the_keys_the_model_knows():
+    from mfa_policy.verifier.requests import (
+        ABSENT_KEYS,
+        MFA_SCENARIO,
+        NO_MFA_SCENARIOS,
+        KeyModel,
+        Principal,
+        key_knowledge,
+        request_context,
+    )
 
-    user = _user("nat")
-    contexts = _contexts(user, ACCOUNT, "aws", True)
-    set_keys = {key for context in contexts for key in context.values}
-    set_keys |= {key.lower() for activation in _key_activations() for key in activation.keys}
-    # The MFA age is never set: without MFA AWS leaves it out, which the audit models.
-    assert set_keys | {"aws:multifactorauthage"} == MODELLED_KEYS
+    model = KeyModel(tags_known=True, organization_known=True)
+    principal = Principal(
+        ACCOUNT, "aws", "nat", tags={"team": "x"}, organization_id="o-1", organization_paths=("o-1/r-1/",)
+    )
+    for scenario in (*NO_MFA_SCENARIOS, MFA_SCENARIO):
+        for key in request_context(principal, scenario):
+            assert key_knowledge(key, model) in ("known", "chosen"), key
+    assert all(key_knowledge(key, model) == "known" for key in ABSENT_KEYS)
+    for key in ("aws:SourceIp", "aws:RequestedRegion", "aws:CurrentTime", "aws:ResourceTag/x", "s3:prefix",
+                "aws:TokenIssueTime"):
+        assert key_knowledge(key, model) == "unknown", key
+    assert key_knowledge("aws:PrincipalTag/team", KeyModel()) == "unknown"  # tags not read
 
 
 def test_an_unreadable_managed_policy_means_not_proven_enforced():
