@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import http.server
 import socket
+import threading
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,6 +81,19 @@ def pulumi_mocks() -> Iterator[PulumiMocks]:
         loop.close()
 
 
+@pytest.fixture
+def credentials_env(monkeypatch, tmp_path) -> None:
+    """Fake static keys only: no profile, config file or instance metadata from this machine."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL", "AWS_MAX_ATTEMPTS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
 @contextmanager
 def moto_server() -> Iterator[str]:
     """moto in server mode on 127.0.0.1 (a real HTTP endpoint): yields its URL, with empty state.
@@ -101,3 +117,33 @@ def moto_server() -> Iterator[str]:
         urllib.request.urlopen(reset).read()
     finally:
         server.stop()
+
+
+class StubEndpoint(http.server.BaseHTTPRequestHandler):
+    """A stand-in AWS endpoint on 127.0.0.1: ``answer(params)`` gives the status and XML body."""
+
+    def answer(self, params: dict[str, str]) -> tuple[int, bytes]:
+        raise NotImplementedError
+
+    def do_POST(self) -> None:
+        params = dict(urllib.parse.parse_qsl(self.rfile.read(int(self.headers["Content-Length"])).decode()))
+        status, body = self.answer(params)
+        self.send_response(status)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def serving(handler: type[StubEndpoint]) -> Iterator[str]:
+    """Serve ``handler`` on a free port of 127.0.0.1; yield its URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()

@@ -6,7 +6,15 @@ Read-only calls, all in IAM except the first:
 * ``iam:GetAccountAuthorizationDetails`` (paginated): users with their paths, groups, memberships,
   inline policies, attached managed policies with their default versions, permission boundaries;
 * ``iam:GenerateCredentialReport`` / ``iam:GetCredentialReport``: passwords, access keys, their last use;
-* ``iam:ListMFADevices`` per user (paginated): the devices and their kind.
+* ``iam:ListMFADevices`` per user (paginated): the devices and their kind;
+* ``iam:GetAccountSummary``: the root user's password, access keys and MFA device (with the
+  credential report's ``<root_account>`` row);
+* optional: ``iam:ListOrganizationsFeatures`` (whether the organization manages root credentials
+  centrally), ``iam:GetMFADevice`` per security key (its certifications, for
+  ``--security-key-certification``), and the same-account resource policies of S3 buckets, KMS
+  keys, SQS queues, SNS topics, Secrets Manager secrets, Lambda functions and ECR repositories
+  (``read_resource_policies``): a policy that cannot be read is a note (``UnreadPolicy``), not an
+  error.
 
 boto3 is imported inside the functions (the ``audit`` extra), so the rest of the package, and
 the command line's help, work without it. Every AWS or credentials failure becomes an
@@ -16,13 +24,14 @@ the command line's help, work without it. Every AWS or credentials failure becom
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +41,7 @@ from mfa_policy.extras import requires_extra
 REQUIRED_ACTIONS = (
     "iam:GenerateCredentialReport",
     "iam:GetAccountAuthorizationDetails",
+    "iam:GetAccountSummary",
     "iam:GetCredentialReport",
     "iam:ListMFADevices",
 )
@@ -39,7 +49,41 @@ READ_ONLY_POLICY: dict[str, Any] = {
     "Version": "2012-10-17",
     "Statement": [{"Sid": "MfaPolicyAudit", "Effect": "Allow", "Action": list(REQUIRED_ACTIONS), "Resource": "*"}],
 }
+# Optional reads: the same-account resource policies (``--no-resource-policies`` skips them; a
+# refused one is a note), whether root credentials are managed centrally, and each security key's
+# certifications (only with ``--security-key-certification``).
+RESOURCE_POLICY_ACTIONS = (
+    "ec2:DescribeRegions",
+    "ecr:DescribeRepositories",
+    "ecr:GetRepositoryPolicy",
+    "kms:GetKeyPolicy",
+    "kms:ListKeys",
+    "lambda:GetPolicy",
+    "lambda:ListFunctions",
+    "s3:GetBucketPolicy",
+    "s3:ListAllMyBuckets",
+    "secretsmanager:GetResourcePolicy",
+    "secretsmanager:ListSecrets",
+    "sns:GetTopicAttributes",
+    "sns:ListTopics",
+    "sqs:GetQueueAttributes",
+    "sqs:ListQueues",
+)
+OPTIONAL_IAM_ACTIONS = ("iam:GetMFADevice", "iam:ListOrganizationsFeatures")
+OPTIONAL_READ_POLICY: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "MfaPolicyAuditOptional",
+            "Effect": "Allow",
+            "Action": list(OPTIONAL_IAM_ACTIONS + RESOURCE_POLICY_ACTIONS),
+            "Resource": "*",
+        }
+    ],
+}
 DEFAULT_MAX_ATTEMPTS = 10  # per request, botocore's standard retry mode (its default is 3)
+CONNECT_TIMEOUT = 10  # seconds (botocore's default is 60); a refused connection fails at once
+ALL_REGIONS = "all"
 
 VIRTUAL = "virtual"
 HARDWARE_TOTP = "hardware TOTP"
@@ -84,6 +128,9 @@ class MfaDevice:
     serial: str
     kind: str
     enabled: datetime | None = None
+    # A security key's certifications as GetMFADevice returns them (name -> level, e.g.
+    # ("FIDO", "L1")); None when not read (they are read only for --security-key-certification).
+    certifications: tuple[tuple[str, str], ...] | None = None
 
 
 def device_kind(serial: str) -> str:
@@ -142,6 +189,48 @@ class User:
 
 
 @dataclass(frozen=True)
+class ResourcePolicy:
+    """A same-account resource policy: ``kind`` is a key of
+    ``mfa_policy.audit.resource_policies.KINDS`` (``s3``, ``kms``, ``sqs``, ``sns``,
+    ``secretsmanager``, ``lambda``, ``ecr``); ``name`` the bucket, key ID, queue, topic, secret,
+    function or repository name; ``region`` None for S3 (bucket names are global)."""
+
+    kind: str
+    name: str
+    arn: str
+    region: str | None
+    document: Mapping[str, Any] = field(compare=False)
+
+
+@dataclass(frozen=True)
+class UnreadPolicy:
+    """A resource policy (or a list of resources) the audit could not read: grants there are not seen."""
+
+    what: str  # "the bucket policy of reports", "the KMS keys in eu-west-1"
+    reason: str  # one line: the error code and the permission it needs
+
+
+@dataclass(frozen=True)
+class RootUser:
+    """The account's root user, from the credential report's ``<root_account>`` row and
+    ``GetAccountSummary``. None in a field: the audit could not tell (``unknown`` says why)."""
+
+    in_report: bool  # whether the credential report had the <root_account> row
+    password: bool | None  # GetAccountSummary's AccountPasswordPresent
+    password_last_used: datetime | None = None
+    access_keys: int | None = None  # active access keys
+    keys_last_used: datetime | None = None
+    mfa: bool | None = None
+    unknown: tuple[str, ...] = ()  # why a credential could not be read, one line each
+    # ListOrganizationsFeatures: the organization's centralized root access features
+    # (RootCredentialsManagement, RootSessions), () for none; None when the caller could not ask
+    # (``central_note`` says why).
+    central_features: tuple[str, ...] | None = None
+    organization_id: str | None = None
+    central_note: str = ""
+
+
+@dataclass(frozen=True)
 class AccountSnapshot:
     """What the audit read from one account."""
 
@@ -152,6 +241,12 @@ class AccountSnapshot:
     groups: Mapping[str, Group] = field(compare=False)
     policies: Mapping[str, ManagedPolicy] = field(compare=False)
     report_generated: datetime | None = None
+    # Resource policies (audit-reads): None when not read (--no-resource-policies), else the
+    # policies found in ``regions`` (S3 in every region) and those that could not be read.
+    resource_policies: tuple[ResourcePolicy, ...] | None = None
+    unread_policies: tuple[UnreadPolicy, ...] = ()
+    regions: tuple[str, ...] = ()
+    root: RootUser | None = None  # None: not read
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,6 +302,70 @@ def parse_credential_report(content: bytes) -> dict[str, Credentials]:
             access_keys=tuple(keys),
         )
     return found
+
+
+ROOT_ROW = "<root_account>"
+
+
+def parse_root_row(content: bytes) -> dict[str, str] | None:
+    """The credential report's ``<root_account>`` row (AWS always writes it first), or None."""
+    for row in csv.DictReader(io.StringIO(content.decode("utf-8"))):
+        if row.get("user") == ROOT_ROW:
+            return dict(row)
+    return None
+
+
+def root_user(row: Mapping[str, str] | None, summary: Mapping[str, Any]) -> RootUser:
+    """The root user from its credential-report row and ``GetAccountSummary``'s ``SummaryMap``.
+
+    The report writes ``password_enabled`` ``not_supported`` for the root user: whether it has a
+    password comes from the summary's ``AccountPasswordPresent``. Access keys and the MFA device
+    come from the row, else from ``AccountAccessKeysPresent`` / ``AccountMFAEnabled``. A value
+    neither gives is None, with the reason in ``unknown``.
+    """
+    reasons: list[str] = []
+    password = _summary_flag(summary, "AccountPasswordPresent")
+    if password is None:
+        reasons.append("GetAccountSummary has no AccountPasswordPresent: whether the root user has a password is "
+                       "unknown")
+    if row is None:
+        reasons.append("the credential report has no <root_account> row")
+        keys_present = _summary_flag(summary, "AccountAccessKeysPresent")
+        mfa = _summary_flag(summary, "AccountMFAEnabled")
+        if keys_present is None:
+            reasons.append("GetAccountSummary has no AccountAccessKeysPresent: the root user's access keys are unknown")
+        if mfa is None:
+            reasons.append("GetAccountSummary has no AccountMFAEnabled: the root user's MFA device is unknown")
+        # The summary says whether keys exist, not how many: one stands for "some".
+        return RootUser(False, password, access_keys=None if keys_present is None else int(keys_present),
+                        mfa=mfa, unknown=tuple(reasons))
+    active = [n for n in ("1", "2") if row.get(f"access_key_{n}_active") == "true"]
+    used = [_report_time(row.get(f"access_key_{n}_last_used_date", "N/A")) for n in active]
+    mfa_row = row.get("mfa_active")
+    mfa = True if mfa_row == "true" else False if mfa_row == "false" else _summary_flag(summary, "AccountMFAEnabled")
+    if mfa is None:
+        reasons.append("neither the credential report nor GetAccountSummary says whether the root user has MFA")
+    return RootUser(
+        in_report=True,
+        password=password,
+        password_last_used=_report_time(row.get("password_last_used", "N/A")),
+        access_keys=len(active),
+        keys_last_used=max((u for u in used if u), default=None),
+        mfa=mfa,
+        unknown=tuple(reasons),
+    )
+
+
+def _summary_flag(summary: Mapping[str, Any], key: str) -> bool | None:
+    value = summary.get(key)
+    return None if value is None else bool(int(value))
+
+
+def certifications_of(answer: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """``GetMFADevice``'s ``Certifications`` (a string-to-string map, e.g. ``{"FIDO": "L1"}``) as
+    sorted pairs; () when the answer has none (a key AWS found no certification for)."""
+    found = answer.get("Certifications") or {}
+    return tuple(sorted((str(name), str(level)) for name, level in found.items()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -299,12 +458,21 @@ def read_account(
     workers: int = 4,
     report_timeout: float = 120.0,
     progress: Callable[[int, int], None] | None = None,
+    resource_policies: bool = True,
+    regions: Sequence[str] | str | None = None,
+    key_certifications: bool = False,
+    policy_progress: Callable[[int, int], None] | None = None,
 ) -> AccountSnapshot:
     """Read one account (read-only calls) into an ``AccountSnapshot``.
 
     ``endpoint_url`` points the clients at an emulator (tests use moto); ``page_size`` asks for
     small pages; ``progress(done, total)`` is called as users' MFA devices are read. Raises
     ``AuditError`` with one line for any failure.
+
+    ``resource_policies``: read the same-account resource policies (``read_resource_policies``)
+    in ``regions`` (default: the session's region; ``"all"``: every region enabled for the
+    account), reporting to ``policy_progress``. ``key_certifications``: read each security key's
+    certifications (``iam:GetMFADevice``). The root user is always read.
     """
     with requires_extra("audit", "the audit of a live account"):
         import boto3
@@ -313,11 +481,13 @@ def read_account(
 
     try:
         session = boto3.Session(profile_name=profile, region_name=region)
-        config = Config(retries={"mode": "standard", "total_max_attempts": max_attempts})
+        config = Config(
+            retries={"mode": "standard", "total_max_attempts": max_attempts}, connect_timeout=CONNECT_TIMEOUT
+        )
         # IAM is global; STS needs a region to pick its endpoint.
         region_name = session.region_name or "us-east-1"
-        sts = session.client("sts", region_name=region_name, endpoint_url=endpoint_url, config=config)
-        iam = session.client("iam", region_name=region_name, endpoint_url=endpoint_url, config=config)
+        sts = audit_client(session, "sts", region_name, endpoint_url, config)
+        iam = audit_client(session, "iam", region_name, endpoint_url, config)
     except (BotoCoreError, ValueError) as error:
         # botocore raises a bare ValueError for a malformed --endpoint-url or --region; only here,
         # so that a ValueError from reading the answers keeps its own message.
@@ -325,11 +495,27 @@ def read_account(
     try:
         identity = sts.get_caller_identity()
         details = _read_authorization_details(iam, page_size)
-        report, generated = _read_credential_report(iam, report_timeout)
+        report, generated, content = _read_credential_report(iam, report_timeout)
         names = [user["UserName"] for user in details["users"]]
         devices = _read_mfa_devices(iam, names, workers, page_size, progress)
+        root = read_root_user(iam, content)
+        if key_certifications:
+            devices = read_certifications(iam, devices, workers)
     except (BotoCoreError, ClientError) as error:
         raise explain_error(error, attempts=max_attempts) from None
+    found: tuple[ResourcePolicy, ...] | None = None
+    unread: tuple[UnreadPolicy, ...] = ()
+    read_regions: tuple[str, ...] = ()
+    if resource_policies:
+        found, unread, read_regions = read_resource_policies(
+            lambda service, where: audit_client(session, service, where, endpoint_url, config),
+            account_id=identity["Account"],
+            partition=identity["Arn"].split(":")[1],
+            home_region=region_name,
+            regions=regions,
+            workers=workers,
+            progress=policy_progress,
+        )
 
     partition = identity["Arn"].split(":")[1]
     groups = {
@@ -374,6 +560,10 @@ def read_account(
         groups=groups,
         policies=policies,
         report_generated=generated,
+        resource_policies=found,
+        unread_policies=unread,
+        regions=read_regions,
+        root=root,
     )
 
 
@@ -389,7 +579,7 @@ def _read_authorization_details(iam: Any, page_size: int | None) -> dict[str, li
     return found
 
 
-def _read_credential_report(iam: Any, timeout: float) -> tuple[dict[str, Credentials], datetime | None]:
+def _read_credential_report(iam: Any, timeout: float) -> tuple[dict[str, Credentials], datetime | None, bytes]:
     # AWS builds the report asynchronously (and reuses one younger than four hours).
     deadline = time.monotonic() + timeout
     delay = 0.1
@@ -399,7 +589,7 @@ def _read_credential_report(iam: Any, timeout: float) -> tuple[dict[str, Credent
         time.sleep(delay)
         delay = min(delay * 2, 5.0)
     answer = iam.get_credential_report()
-    return parse_credential_report(answer["Content"]), answer.get("GeneratedTime")
+    return parse_credential_report(answer["Content"]), answer.get("GeneratedTime"), answer["Content"]
 
 
 def _read_mfa_devices(
@@ -428,3 +618,349 @@ def _read_mfa_devices(
             if progress is not None:
                 progress(done, len(names))
     return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Clients: fail fast when the endpoint cannot be reached
+
+
+def _fail_fast(caught_exception: Exception | None = None, **_: Any) -> None:
+    """A ``needs-retry`` handler that stops botocore's retries after a failed connection.
+
+    botocore's standard mode retries a refused connection (or an unknown host) like a throttled
+    request, with backoff: ten attempts took 21 s before the one-line error. Nothing answers
+    after a refused connection, so the first failure is final; throttling and 5xx answers keep
+    their retries (they come from a service that is there).
+    """
+    from botocore.exceptions import EndpointConnectionError
+
+    if isinstance(caught_exception, EndpointConnectionError):
+        raise caught_exception
+
+
+def audit_client(session: Any, service: str, region: str, endpoint_url: str | None, config: Any) -> Any:
+    """A boto3 client for the audit's reads: ``config``'s retries, except after a failed connection."""
+    client = session.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
+    # Registered first, it runs before the retry handler and ends the request at once.
+    client.meta.events.register_first("needs-retry", _fail_fast)
+    return client
+
+
+# ---------------------------------------------------------------------------------------------
+# The root user, and security keys' certifications
+
+_NO_CENTRAL_MANAGEMENT = {
+    "OrganizationNotFound": "the account is in no organization: root credentials are not managed centrally",
+    "OrganizationNotInAllFeaturesMode": "the organization does not have all features enabled: root credentials "
+    "are not managed centrally",
+    "ServiceAccessNotEnabled": "trusted access for IAM is not enabled in the organization: root credentials are "
+    "not managed centrally",
+}
+
+
+def read_root_user(iam: Any, report: bytes) -> RootUser:
+    """The root user from the credential report's content and ``iam:GetAccountSummary``
+    (required), and ``iam:ListOrganizationsFeatures`` (optional: a refusal is a note)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
+
+    root = root_user(parse_root_row(report), iam.get_account_summary().get("SummaryMap", {}))
+    if "ListOrganizationsFeatures" not in iam.meta.service_model.operation_names:
+        return replace(root, central_note="unknown: this botocore predates iam:ListOrganizationsFeatures")
+    try:
+        answer = iam.list_organizations_features()
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in _NO_CENTRAL_MANAGEMENT:
+            return replace(root, central_features=(), central_note=_NO_CENTRAL_MANAGEMENT[code])
+        if code == "AccountNotManagementOrDelegatedAdministrator":
+            note = (
+                "unknown: only the management account or IAM's delegated administrator may call "
+                "iam:ListOrganizationsFeatures"
+            )
+        elif code in _ACCESS_DENIED:
+            note = "unknown: the credentials lack iam:ListOrganizationsFeatures"
+        else:
+            note = f"unknown: ListOrganizationsFeatures failed: {code}"
+        return replace(root, central_note=note)
+    except (BotoCoreError, ResponseParserError) as error:
+        # ResponseParserError: an answer that is not AWS's (moto does not implement the call).
+        reason = "an answer botocore cannot parse" if isinstance(error, ResponseParserError) else str(error)
+        return replace(root, central_note=f"unknown: ListOrganizationsFeatures failed: {' '.join(reason.split())}")
+    features = tuple(answer.get("EnabledFeatures", []))
+    return replace(root, central_features=features, organization_id=answer.get("OrganizationId"))
+
+
+def read_certifications(
+    iam: Any, devices: Mapping[str, tuple[MfaDevice, ...]], workers: int
+) -> dict[str, tuple[MfaDevice, ...]]:
+    """``devices`` with each security key's certifications (``iam:GetMFADevice``, which accepts
+    only FIDO security keys)."""
+    from botocore.exceptions import ClientError
+
+    def certified(item: tuple[str, MfaDevice]) -> MfaDevice:
+        name, device = item
+        if device.kind != SECURITY_KEY:
+            return device
+        try:
+            answer = iam.get_mfa_device(SerialNumber=device.serial, UserName=name)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code", "") in _ACCESS_DENIED:
+                raise AuditError(
+                    "access denied: the credentials lack iam:GetMFADevice, which --security-key-certification "
+                    "needs to read each security key's certifications. Grant it (see docs/audit.md), or leave "
+                    "the flag out"
+                ) from None
+            raise
+        return replace(device, certifications=certifications_of(answer))
+
+    pairs = [(name, device) for name, found in devices.items() for device in found]
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        read = list(pool.map(certified, pairs))
+    result: dict[str, list[MfaDevice]] = {name: [] for name in devices}
+    for (name, _), device in zip(pairs, read, strict=True):
+        result[name].append(device)
+    return {name: tuple(found) for name, found in result.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Resource policies (optional: a policy that cannot be read is a note)
+
+# Per kind: the policy's name in the report, what the list call lists, and the permissions.
+RESOURCE_KINDS: dict[str, tuple[str, str]] = {
+    "s3": ("bucket policy", "S3 buckets"),
+    "kms": ("key policy", "KMS keys"),
+    "sqs": ("queue policy", "SQS queues"),
+    "sns": ("topic policy", "SNS topics"),
+    "secretsmanager": ("resource policy", "Secrets Manager secrets"),
+    "lambda": ("function policy", "Lambda functions"),
+    "ecr": ("repository policy", "ECR repositories"),
+}
+_ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
+# Answers that mean "no policy" (or a resource deleted between the list and the read).
+_NO_POLICY = {
+    "NoSuchBucketPolicy",
+    "NoSuchBucket",
+    "NotFoundException",
+    "ResourceNotFoundException",
+    "RepositoryPolicyNotFoundException",
+    "RepositoryNotFoundException",
+    "QueueDoesNotExist",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "NotFound",
+}
+# IAM's action for an API operation, where the two names differ.
+_PERMISSIONS = {("s3", "ListBuckets"): "s3:ListAllMyBuckets"}
+
+
+def policy_label(kind: str, name: str) -> str:
+    """How the report names a resource policy: ``the bucket policy of reports``."""
+    return f"the {RESOURCE_KINDS[kind][0]} of {name}"
+
+
+def _unread_reason(service: str, error: Exception) -> str:
+    from botocore.exceptions import ClientError
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(error, ResponseParserError):
+        return "an answer botocore cannot parse"
+
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        operation = error.operation_name
+        permission = _PERMISSIONS.get((service, operation), f"{service}:{operation}")
+        if code in _ACCESS_DENIED:
+            return f"{code}: the credentials lack {permission}"
+        if code == "403":  # an answer botocore could not read, with HTTP's Forbidden
+            return f"HTTP 403 in {operation}: the credentials may lack {permission}"
+        message = error.response.get("Error", {}).get("Message", "")
+        return " ".join(f"{code} in {operation}: {message}".split())
+    return " ".join(str(error).split())
+
+
+# A resource to read: its kind, name, ARN, region, and the call that returns its policy text.
+_Fetch = tuple[str, str, str, str | None, Callable[[], str | None]]
+
+
+def _policy_text(call: Callable[..., Any], path: tuple[str, ...], **params: Any) -> str | None:
+    """The policy text at ``path`` in ``call(**params)``'s answer (None when it has none)."""
+    answer = call(**params)
+    for key in path:
+        answer = answer.get(key) if isinstance(answer, Mapping) else None
+    return answer if isinstance(answer, str) else None
+
+
+def _pages(client: Any, operation: str, key: str) -> Iterable[Any]:
+    for page in client.get_paginator(operation).paginate():
+        yield from page.get(key, [])
+
+
+def _list_s3(client: Any, region: str, account_id: str, partition: str) -> list[_Fetch]:
+    found: list[_Fetch] = []
+    answer = client.list_buckets()
+    while True:
+        for bucket in answer.get("Buckets", []):
+            name = bucket["Name"]
+            read = functools.partial(_policy_text, client.get_bucket_policy, ("Policy",), Bucket=name)
+            found.append(("s3", name, f"arn:{partition}:s3:::{name}", None, read))
+        token = answer.get("ContinuationToken")
+        if not token:
+            return found
+        answer = client.list_buckets(ContinuationToken=token)
+
+
+def _list_kms(client: Any, region: str, account_id: str, partition: str) -> list[_Fetch]:
+    found: list[_Fetch] = []
+    for key in _pages(client, "list_keys", "Keys"):
+        arn = key.get("KeyArn") or f"arn:{partition}:kms:{region}:{account_id}:key/{key['KeyId']}"
+        read = functools.partial(
+            _policy_text, client.get_key_policy, ("Policy",), KeyId=key["KeyId"], PolicyName="default"
+        )
+        found.append(("kms", key["KeyId"], arn, region, read))
+    return found
+
+
+def _list_sqs(client: Any, region: str, account_id: str, partition: str) -> list[_Fetch]:
+    found: list[_Fetch] = []
+    for url in _pages(client, "list_queues", "QueueUrls"):
+        name = url.rstrip("/").rsplit("/", 1)[-1]
+        read = functools.partial(
+            _policy_text, client.get_queue_attributes, ("Attributes", "Policy"), QueueUrl=url, AttributeNames=["Policy"]
+        )
+        found.append(("sqs", name, f"arn:{partition}:sqs:{region}:{account_id}:{name}", region, read))
+    return found
+
+
+def _list_sns(client: Any, region: str, account_id: str, partition: str) -> list[_Fetch]:
+    found: list[_Fetch] = []
+    for topic in _pages(client, "list_topics", "Topics"):
+        arn = topic["TopicArn"]
+        read = functools.partial(_policy_text, client.get_topic_attributes, ("Attributes", "Policy"), TopicArn=arn)
+        found.append(("sns", arn.rsplit(":", 1)[-1], arn, region, read))
+    return found
+
+
+def _list_secrets(client: Any, region: str, account_id: str, partition: str) -> list[_Fetch]:
+    found: list[_Fetch] = []
+    for secret in _pages(client, "list_secrets", "SecretList"):
+        read = functools.partial(_policy_text, client.get_resource_policy, ("ResourcePolicy",), SecretId=secret["ARN"])
+        found.append(("secretsmanager", secret["Name"], secret["ARN"], region, read))
+    return found
+
+
+def _list_lambda(client: Any, region: str, account_id: str, partition: str) -> list[_Fetch]:
+    found: list[_Fetch] = []
+    for function in _pages(client, "list_functions", "Functions"):
+        arn = function["FunctionArn"]
+        read = functools.partial(_policy_text, client.get_policy, ("Policy",), FunctionName=arn)
+        found.append(("lambda", function["FunctionName"], arn, region, read))
+    return found
+
+
+def _list_ecr(client: Any, region: str, account_id: str, partition: str) -> list[_Fetch]:
+    found: list[_Fetch] = []
+    for repository in _pages(client, "describe_repositories", "repositories"):
+        name = repository["repositoryName"]
+        read = functools.partial(_policy_text, client.get_repository_policy, ("policyText",), repositoryName=name)
+        found.append(("ecr", name, repository["repositoryArn"], region, read))
+    return found
+
+
+# Per kind: the boto3 service name and its list function. S3 is listed once (bucket names are
+# global); the others in every region read.
+_LISTERS: dict[str, tuple[str, Callable[[Any, str, str, str], list[_Fetch]]]] = {
+    "s3": ("s3", _list_s3),
+    "kms": ("kms", _list_kms),
+    "sqs": ("sqs", _list_sqs),
+    "sns": ("sns", _list_sns),
+    "secretsmanager": ("secretsmanager", _list_secrets),
+    "lambda": ("lambda", _list_lambda),
+    "ecr": ("ecr", _list_ecr),
+}
+
+
+def _regions(
+    client_for: Callable[[str, str], Any], home_region: str, regions: Sequence[str] | str | None
+) -> tuple[tuple[str, ...], list[UnreadPolicy]]:
+    """The regions to read: the session's by default; for ``all``, every region
+    ``ec2:DescribeRegions`` lists (without ``AllRegions`` it lists the regions enabled for the
+    account: opt-in regions that are not enabled are left out)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
+
+    if regions is None:
+        return (home_region,), []
+    if regions == ALL_REGIONS or list(regions) == [ALL_REGIONS]:
+        try:
+            answer = client_for("ec2", home_region).describe_regions()
+        except (BotoCoreError, ClientError, ResponseParserError) as error:
+            reason = _unread_reason("ec2", error)
+            return (home_region,), [UnreadPolicy(f"the list of regions (read {home_region} only)", reason)]
+        return tuple(sorted(region["RegionName"] for region in answer.get("Regions", []))), []
+    return tuple(regions), []
+
+
+def read_resource_policies(
+    client_for: Callable[[str, str], Any],
+    *,
+    account_id: str,
+    partition: str,
+    home_region: str,
+    regions: Sequence[str] | str | None = None,
+    workers: int = 4,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[tuple[ResourcePolicy, ...], tuple[UnreadPolicy, ...], tuple[str, ...]]:
+    """Every same-account resource policy of the ``RESOURCE_KINDS`` in ``regions`` (S3 buckets in
+    every region), what could not be read (one ``UnreadPolicy`` each, never an error), and the
+    regions read. ``client_for(service, region)`` makes a client; ``progress(done, total)`` is
+    called as policies are read."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
+
+    failures = (BotoCoreError, ClientError, ResponseParserError)
+
+    chosen, unread = _regions(client_for, home_region, regions)
+    lists = [("s3", home_region)] + [(kind, where) for where in chosen for kind in _LISTERS if kind != "s3"]
+
+    def listed(item: tuple[str, str]) -> tuple[list[_Fetch], UnreadPolicy | None]:
+        kind, where = item
+        service, lister = _LISTERS[kind]
+        try:
+            return lister(client_for(service, where), where, account_id, partition), None
+        except failures as error:
+            place = "" if kind == "s3" else f" in {where}"
+            return [], UnreadPolicy(f"the {RESOURCE_KINDS[kind][1]}{place}", _unread_reason(kind, error))
+
+    def fetched(item: _Fetch) -> ResourcePolicy | UnreadPolicy | None:
+        kind, name, arn, where, fetch = item
+        try:
+            text = fetch()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code", "") in _NO_POLICY:
+                return None
+            return UnreadPolicy(policy_label(kind, name), _unread_reason(kind, error))
+        except failures as error:
+            return UnreadPolicy(policy_label(kind, name), _unread_reason(kind, error))
+        if not text:
+            return None
+        try:
+            document = json.loads(text) if isinstance(text, str) else text
+        except ValueError:
+            return UnreadPolicy(policy_label(kind, name), "the policy is not valid JSON")
+        return ResourcePolicy(kind, name, arn, where, document)
+
+    found: list[ResourcePolicy] = []
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        fetches: list[_Fetch] = []
+        for items, refused in pool.map(listed, lists):
+            fetches += items
+            if refused is not None:
+                unread.append(refused)
+        for done, result in enumerate(pool.map(fetched, fetches), start=1):
+            if isinstance(result, ResourcePolicy):
+                found.append(result)
+            elif isinstance(result, UnreadPolicy):
+                unread.append(result)
+            if progress is not None:
+                progress(done, len(fetches))
+    return tuple(found), tuple(unread), chosen

@@ -27,6 +27,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mfa_policy.audit.aws import HARDWARE_TOTP, SECURITY_KEY, VIRTUAL, AccountSnapshot, User
+from mfa_policy.audit.findings import DeviceRequirement, Finding, RootVerdict, device_findings, judge_root
+from mfa_policy.audit.resource_policies import Coverage, Guards, ResourceExposure, ResourcePolicies, coverage
 from mfa_policy.policy.validation import CERTIFICATION_LEVELS
 from mfa_policy.verifier.catalog import Catalog, CatalogAction
 from mfa_policy.verifier.evaluation import (
@@ -133,6 +135,10 @@ class UserVerdict:
     active_keys: int = 0
     keys_last_used: datetime | None = None
     notes: tuple[str, ...] = ()
+    # audit-reads: requests same-account resource policies grant without MFA (they make the
+    # user unprotected), and findings on the user's devices (they fail the audit).
+    resource_exposures: tuple[ResourceExposure, ...] = ()
+    findings: tuple[Finding, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -150,6 +156,8 @@ class UserVerdict:
                 for e in self.exposures
             ],
             "notes": list(self.notes),
+            "grantedByResourcePolicies": [exposure.as_dict() for exposure in self.resource_exposures],
+            "findings": [finding.as_dict() for finding in self.findings],
         }
 
 
@@ -164,14 +172,29 @@ class AuditReport:
     policy_sets: int  # distinct policy sets evaluated
     key_age_days: int
     notes: tuple[str, ...] = ()
+    # audit-reads: the root user's verdict (None: not read), which resource policies were seen,
+    # and the device requirement findings were checked against (None: none).
+    root: RootVerdict | None = None
+    resource_policies: Coverage = field(default_factory=lambda: Coverage(False))
+    device_requirement: str | None = None
 
     def counts(self) -> dict[str, int]:
         return {verdict: sum(1 for u in self.users if u.verdict == verdict) for verdict in VERDICTS}
 
     @property
+    def findings(self) -> int:
+        """How many findings the users have (each fails the audit)."""
+        return sum(len(user.findings) for user in self.users)
+
+    @property
     def failing(self) -> bool:
-        """Whether someone is unprotected or about to be locked out (the audit exits 1)."""
-        return any(user.verdict in FAILING for user in self.users)
+        """Whether someone is unprotected or about to be locked out, a user has a finding, or the
+        root user fails (the audit exits 1)."""
+        return (
+            any(user.verdict in FAILING for user in self.users)
+            or self.findings > 0
+            or (self.root is not None and self.root.failing)
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -696,14 +719,17 @@ def audit(
     now: datetime | None = None,
     examples: int = 3,
     progress: Callable[[int, int], None] | None = None,
+    devices: DeviceRequirement | None = None,
 ) -> AuditReport:
     """One verdict per user of ``snapshot``, worst first.
 
     ``planned``: a policy evaluated as if attached to its groups now (the impact preview).
     ``key_age_days``: access keys used this recently are automation that MFA enforcement breaks.
     ``examples``: how many requests allowed without MFA an unprotected user's verdict names.
+    ``devices``: the devices users must have (findings for those who have others).
     """
     now = now or datetime.now(UTC)
+    resources = ResourcePolicies(snapshot.resource_policies or (), catalog, relax_document)
     bootstrap = _BootstrapSet(snapshot.account_id, snapshot.partition)
     view = _CatalogView(catalog, snapshot.account_id, snapshot.partition)
     evaluations: dict[tuple[tuple[str, ...], str | None], _PolicySetEvaluation] = {}
@@ -754,6 +780,17 @@ def audit(
             verdict, more_notes = _verdict(user, enforced, now, key_age_days)
             if verdict in (MUST_ENROLL, LOCKED_OUT):
                 more_notes += _enrollment_notes(evaluation.enrollable(user, contexts))
+        # audit-reads hook: grants of resource policies make the user unprotected; device findings.
+        granted: list[ResourceExposure] = []
+        if verdict != NO_CREDENTIALS:
+            granted, granted_notes = resources.exposures(
+                user, snapshot.account_id, snapshot.partition, _preferred_first(user, snapshot),
+                _resource_guards(identity, boundary, single),
+            )
+            notes += granted_notes
+            if granted and enforced:
+                enforced = False
+                verdict, more_notes = _verdict(user, enforced, now, key_age_days)
         credentials = user.credentials
         used = [key.last_used for key in credentials.active_keys if key.last_used] if credentials else []
         verdicts.append(
@@ -769,6 +806,8 @@ def audit(
                 active_keys=len(credentials.active_keys) if credentials else 0,
                 keys_last_used=max(used) if used else None,
                 notes=tuple(notes + more_notes),
+                resource_exposures=tuple(granted),
+                findings=device_findings(user, devices),
             )
         )
         if progress is not None:
@@ -786,7 +825,33 @@ def audit(
         policy_sets=len(evaluations),
         key_age_days=key_age_days,
         notes=tuple(report_notes),
+        root=judge_root(snapshot.root),
+        resource_policies=coverage(
+            snapshot.resource_policies, snapshot.unread_policies, snapshot.regions, resources.unevaluated
+        ),
+        device_requirement=devices.source if devices else None,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# audit-reads: what stops a resource-policy grant, and the contexts it is tried in
+
+
+def _resource_guards(identity: list[_Applied], boundary: _Applied | None, single: dict[str, PolicySet]) -> Guards:
+    """The user's identity policies and boundary as layers whose explicit Deny stops a
+    resource-policy grant (their implicit deny does not: IAM User Guide, "Policy evaluation
+    logic"). Built from ``effective_policies`` as it is today, from the documents compiled in
+    ``single`` (one that did not compile is left out: without its Deny the user can only do more).
+    SCP levels go in ``allow_layers`` once the snapshot has them."""
+    applied = [*identity, *([boundary] if boundary is not None else [])]
+    return Guards([single[a.key] for a in applied if a.key in single])
+
+
+def _preferred_first(user: User, snapshot: AccountSnapshot) -> list[_Context]:
+    """The contexts without MFA, the one matching the user's credentials first."""
+    contexts = _contexts(user, snapshot.account_id, snapshot.partition, shared=False)
+    preferred = _preferred_context(user)
+    return sorted(contexts, key=lambda context: context.name != preferred)
 
 
 _ALL_KINDS = (VIRTUAL, HARDWARE_TOTP, SECURITY_KEY)
