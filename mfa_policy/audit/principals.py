@@ -167,3 +167,25 @@ def select_statements(document: Mapping[str, Any], caller: Caller, label: str) -
             labels.append(sid)
             indexes.append(index)
     return Selected(tuple(kept), tuple(labels), tuple(indexes), tuple(notes))
+
+
+def granted_to(document: Mapping[str, Any]) -> frozenset[str] | None:
+    """The principal values the Allow statements of a resource policy name (ARNs, IDs, accounts),
+    or None when an Allow may reach anyone (``*``, a ``NotPrincipal``, a principal that cannot be
+    read): only the users it names need ``select_statements``, unless it is None."""
+    body = document.get("Statement") if isinstance(document, Mapping) else None
+    statements = [body] if isinstance(body, Mapping) else body
+    if not isinstance(statements, list):
+        return frozenset()
+    named: set[str] = set()
+    for statement in statements:
+        if not isinstance(statement, Mapping) or statement.get("Effect") == "Deny":
+            continue
+        values = _values(statement.get("Principal")) if "NotPrincipal" not in statement else None
+        if values is None:
+            return None
+        for listed in values.values():
+            if "*" in listed:
+                return None
+            named.update(listed)
+    return frozenset(named)

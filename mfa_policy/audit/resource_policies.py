@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mfa_policy.audit.aws import ResourcePolicy, UnreadPolicy, User, policy_label
-from mfa_policy.audit.principals import Caller, select_statements
+from mfa_policy.audit.principals import Caller, granted_to, select_statements
 from mfa_policy.verifier.catalog import Catalog
 from mfa_policy.verifier.evaluation import Decision, PolicyFormatError, PolicySet, substitute
 
@@ -142,9 +142,17 @@ class Guards:
         """Identifies the layers (the same compiled sets are shared by users with the same policies)."""
         return tuple(id(layer) for layer in (*self.deny_layers, None, *self.allow_layers))
 
-    @functools.cached_property
-    def user_dependent(self) -> bool:
-        return any(_user_dependent(layer) for layer in (*self.deny_layers, *self.allow_layers))
+    def user_dependent(self, service: str) -> bool:
+        """Whether a decision on ``service``'s actions can differ between users: only the Deny
+        statements of the deny layers count, and only those that may cover the service."""
+        if service not in self._dependent:
+            self._dependent[service] = any(
+                _user_dependent(layer, service, denies_only=True) for layer in self.deny_layers
+            ) or any(_user_dependent(level, service) for level in self.allow_layers)
+        return self._dependent[service]
+
+    def __post_init__(self) -> None:
+        self._dependent: dict[str, bool] = {}
 
     def stop(self, action: str, resource: str, values: Mapping[str, tuple[str, ...]]) -> bool:
         for layer in self.deny_layers:
@@ -159,8 +167,9 @@ class Guards:
 _USER_KEYS = frozenset({"aws:username", "aws:userid", "aws:principalarn"})
 
 
-def _user_dependent(policy_set: PolicySet) -> bool:
-    """Whether a decision of ``policy_set`` can differ between two users of the account."""
+def _user_dependent(policy_set: PolicySet, service: str | None = None, denies_only: bool = False) -> bool:
+    """Whether a decision of ``policy_set`` (on ``service``'s actions, or on any) can differ
+    between two users of the account: a policy variable, or a condition on who asks."""
     return any(
         any("${" in pattern for pattern in statement.resources)
         or any(
@@ -170,6 +179,8 @@ def _user_dependent(policy_set: PolicySet) -> bool:
             for condition in statement.conditions
         )
         for statement in policy_set.statements
+        if (statement.deny or not denies_only)
+        and (service is None or statement.not_action or statement.services is None or service in statement.services)
     )
 
 
@@ -261,6 +272,9 @@ class ResourcePolicies:
         self.unevaluated: list[str] = []  # policies the evaluator cannot read: a report note each
         self._broken: set[int] = set()
         self._compiled: dict[tuple[int, tuple[int, ...]], _Compiled | None] = {}
+        # Which policies can grant whom: those that may reach anyone, and by principal value.
+        self._anyone: list[int] = []
+        self._named: dict[str, list[int]] = {}
         # Exposures that cannot differ between users, by selection, guards and contexts.
         self._shared: dict[tuple[Any, ...], tuple[ResourceExposure | None, tuple[PolicySet, ...]]] = {}
         for index, policy in enumerate(self.policies):
@@ -271,6 +285,12 @@ class ResourcePolicies:
                 self.unevaluated.append(
                     f"could not evaluate {policy_label(policy.kind, policy.name)} ({error}): grants there are not seen"
                 )
+                continue
+            named = granted_to(policy.document)
+            if named is None:
+                self._anyone.append(index)
+            for value in named or ():
+                self._named.setdefault(value, []).append(index)
 
     def _compile(self, index: int, caller: Caller) -> tuple[_Compiled | None, tuple[str, ...]]:
         """The statements of policy ``index`` that apply to ``caller``, compiled, and the notes of
@@ -314,11 +334,13 @@ class ResourcePolicies:
         caller = Caller(user.arn, user.user_id, account_id, partition)
         found: list[ResourceExposure] = []
         notes: list[str] = []
-        for index, policy in enumerate(self.policies):
+        candidates = {*self._anyone, *self._named.get(user.arn, ()), *self._named.get(user.user_id, ())}
+        for index in sorted(candidates):
+            policy = self.policies[index]
             compiled, selection_notes = self._compile(index, caller)
             if compiled is None:
                 continue
-            if compiled.user_dependent or guards.user_dependent:
+            if compiled.user_dependent or guards.user_dependent(KINDS[policy.kind].service):
                 hit = _first_exposure(self.catalog, policy, compiled, contexts, guards)
             else:
                 shared_key = (compiled.key, guards.key, tuple(context.name for context in contexts))

@@ -782,7 +782,7 @@ def audit(
                 more_notes += _enrollment_notes(evaluation.enrollable(user, contexts))
         # audit-reads hook: grants of resource policies make the user unprotected; device findings.
         granted: list[ResourceExposure] = []
-        if verdict != NO_CREDENTIALS:
+        if verdict != NO_CREDENTIALS and resources.policies:
             granted, granted_notes = resources.exposures(
                 user, snapshot.account_id, snapshot.partition, _preferred_first(user, snapshot),
                 _resource_guards(identity, boundary, single),

@@ -316,6 +316,8 @@ def run_audit(args: argparse.Namespace) -> int:
 
     plan = _stack_plan(args)  # bad stack files fail here, before any AWS call
     devices = _device_requirement(args)
+    if args.no_resource_policies and args.regions is not None:
+        raise BadInput("--regions names where to read resource policies: it has no effect with --no-resource-policies")
     try:
         catalog = load_catalog()
     except RuntimeError as error:  # the catalog's package is missing

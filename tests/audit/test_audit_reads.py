@@ -511,6 +511,12 @@ def test_flag_errors(argv, message, capsys):
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
 
 
+def test_regions_without_resource_policies_is_refused(credentials_env, capsys):
+    assert main(["audit", "--no-resource-policies", "--regions", "eu-west-1"]) == 2
+    assert capsys.readouterr().err == (
+        "error: --regions names where to read resource policies: it has no effect with --no-resource-policies\n")
+
+
 def test_a_certification_needs_security_keys(credentials_env, capsys):
     assert main(["audit", "--security-key-certification", "fido=L2"]) == 2
     assert capsys.readouterr().err == (
@@ -518,3 +524,14 @@ def test_a_certification_needs_security_keys(credentials_env, capsys):
         "'security_keys'.\n")
     assert main(["audit", "--mfa-devices", "security_keys", "--security-key-certification", "fido=L9"]) == 2
     assert "--security-key-certification: got {'fido': ['L9']}" in capsys.readouterr().err
+
+
+def test_the_docs_show_the_policies_the_code_asks_for():
+    # docs/audit.md's two policies are the ones the AccessDenied error prints and the reads need.
+    import re
+
+    from conftest import ROOT
+    from mfa_policy.audit.aws import READ_ONLY_POLICY
+
+    blocks = re.findall(r"```json\n(.*?)```", (ROOT / "docs" / "audit.md").read_text(), re.DOTALL)
+    assert [json.loads(block) for block in blocks[:2]] == [READ_ONLY_POLICY, OPTIONAL_READ_POLICY]

@@ -116,3 +116,24 @@ def test_a_delegation_alone_grants_nothing() -> None:
     document = {"Statement": [{"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": ROOT},
                                "Action": "kms:*", "Resource": "*"}]}
     assert not select_statements(document, CALLER, "the key policy of k").grants
+
+
+@pytest.mark.parametrize(
+    ("statements", "expected"),
+    [
+        # Only the users an Allow names can be granted anything: the audit selects for them alone.
+        ([{"Effect": "Allow", "Principal": {"AWS": [ALICE, ROOT]}}], frozenset({ALICE, ROOT})),
+        ([{"Effect": "Allow", "Principal": {"AWS": ALICE}}, {"Effect": "Deny", "Principal": "*"}],
+         frozenset({ALICE})),
+        ([{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}}], frozenset({"s3.amazonaws.com"})),
+        # Anyone: *, NotPrincipal, a principal that cannot be read, none at all.
+        ([{"Effect": "Allow", "Principal": {"AWS": [ALICE, "*"]}}], None),
+        ([{"Effect": "Allow", "NotPrincipal": {"AWS": BOB}}], None),
+        ([{"Effect": "Allow", "Principal": {"AWS": 5}}], None),
+        ([{"Effect": "Allow"}], None),
+    ],
+)
+def test_granted_to(statements, expected):
+    from mfa_policy.audit.principals import granted_to
+
+    assert granted_to({"Statement": statements}) == expected
