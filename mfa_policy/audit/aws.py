@@ -796,6 +796,7 @@ def _pages(client: Any, operation: str, key: str) -> Iterable[Any]:
 
 
 def _list_s3(client: Any, region: str, account_id: str, partition: str) -> list[_Fetch]:
+    # Bucket names are global: listed once, ARNs without region or account.
     found: list[_Fetch] = []
     answer = client.list_buckets()
     while True:
@@ -809,73 +810,78 @@ def _list_s3(client: Any, region: str, account_id: str, partition: str) -> list[
         answer = client.list_buckets(ContinuationToken=token)
 
 
-def _list_kms(client: Any, region: str, account_id: str, partition: str) -> list[_Fetch]:
-    found: list[_Fetch] = []
-    for key in _pages(client, "list_keys", "Keys"):
-        arn = key.get("KeyArn") or f"arn:{partition}:kms:{region}:{account_id}:key/{key['KeyId']}"
-        read = functools.partial(
-            _policy_text, client.get_key_policy, ("Policy",), KeyId=key["KeyId"], PolicyName="default"
-        )
-        found.append(("kms", key["KeyId"], arn, region, read))
-    return found
+@dataclass(frozen=True)
+class _Listing:
+    """How to list one regional kind: the paginated call and its key, each item's name and ARN
+    (``arn(item, region, account, partition)``), and the call (with its parameters) that returns
+    the policy text at ``path`` in its answer."""
+
+    operation: str
+    key: str
+    name: Callable[[Any], str]
+    arn: Callable[[Any, str, str, str], str]
+    read: str
+    path: tuple[str, ...]
+    params: Callable[[Any], dict[str, Any]]
 
 
-def _list_sqs(client: Any, region: str, account_id: str, partition: str) -> list[_Fetch]:
-    found: list[_Fetch] = []
-    for url in _pages(client, "list_queues", "QueueUrls"):
-        name = url.rstrip("/").rsplit("/", 1)[-1]
-        read = functools.partial(
-            _policy_text, client.get_queue_attributes, ("Attributes", "Policy"), QueueUrl=url, AttributeNames=["Policy"]
-        )
-        found.append(("sqs", name, f"arn:{partition}:sqs:{region}:{account_id}:{name}", region, read))
-    return found
+def _queue_name(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]
 
 
-def _list_sns(client: Any, region: str, account_id: str, partition: str) -> list[_Fetch]:
-    found: list[_Fetch] = []
-    for topic in _pages(client, "list_topics", "Topics"):
-        arn = topic["TopicArn"]
-        read = functools.partial(_policy_text, client.get_topic_attributes, ("Attributes", "Policy"), TopicArn=arn)
-        found.append(("sns", arn.rsplit(":", 1)[-1], arn, region, read))
-    return found
+_LISTINGS: dict[str, _Listing] = {
+    "kms": _Listing(
+        "list_keys", "Keys", lambda key: key["KeyId"],
+        lambda key, region, account, partition: key.get("KeyArn")
+        or f"arn:{partition}:kms:{region}:{account}:key/{key['KeyId']}",
+        "get_key_policy", ("Policy",), lambda key: {"KeyId": key["KeyId"], "PolicyName": "default"},
+    ),
+    "sqs": _Listing(
+        "list_queues", "QueueUrls", _queue_name,
+        lambda url, region, account, partition: f"arn:{partition}:sqs:{region}:{account}:{_queue_name(url)}",
+        "get_queue_attributes", ("Attributes", "Policy"), lambda url: {"QueueUrl": url, "AttributeNames": ["Policy"]},
+    ),
+    "sns": _Listing(
+        "list_topics", "Topics", lambda topic: topic["TopicArn"].rsplit(":", 1)[-1],
+        lambda topic, *_: topic["TopicArn"],
+        "get_topic_attributes", ("Attributes", "Policy"), lambda topic: {"TopicArn": topic["TopicArn"]},
+    ),
+    "secretsmanager": _Listing(
+        "list_secrets", "SecretList", lambda secret: secret["Name"], lambda secret, *_: secret["ARN"],
+        "get_resource_policy", ("ResourcePolicy",), lambda secret: {"SecretId": secret["ARN"]},
+    ),
+    "lambda": _Listing(
+        "list_functions", "Functions", lambda function: function["FunctionName"],
+        lambda function, *_: function["FunctionArn"],
+        "get_policy", ("Policy",), lambda function: {"FunctionName": function["FunctionArn"]},
+    ),
+    "ecr": _Listing(
+        "describe_repositories", "repositories", lambda repository: repository["repositoryName"],
+        lambda repository, *_: repository["repositoryArn"],
+        "get_repository_policy", ("policyText",), lambda repository: {"repositoryName": repository["repositoryName"]},
+    ),
+}
 
 
-def _list_secrets(client: Any, region: str, account_id: str, partition: str) -> list[_Fetch]:
-    found: list[_Fetch] = []
-    for secret in _pages(client, "list_secrets", "SecretList"):
-        read = functools.partial(_policy_text, client.get_resource_policy, ("ResourcePolicy",), SecretId=secret["ARN"])
-        found.append(("secretsmanager", secret["Name"], secret["ARN"], region, read))
-    return found
+def _lister(kind: str) -> Callable[[Any, str, str, str], list[_Fetch]]:
+    """The list function of a regional kind: every resource, with the call that reads its policy."""
+    listing = _LISTINGS[kind]
 
+    def listed(client: Any, region: str, account_id: str, partition: str) -> list[_Fetch]:
+        return [
+            (kind, listing.name(item), listing.arn(item, region, account_id, partition), region,
+             functools.partial(_policy_text, getattr(client, listing.read), listing.path, **listing.params(item)))
+            for item in _pages(client, listing.operation, listing.key)
+        ]
 
-def _list_lambda(client: Any, region: str, account_id: str, partition: str) -> list[_Fetch]:
-    found: list[_Fetch] = []
-    for function in _pages(client, "list_functions", "Functions"):
-        arn = function["FunctionArn"]
-        read = functools.partial(_policy_text, client.get_policy, ("Policy",), FunctionName=arn)
-        found.append(("lambda", function["FunctionName"], arn, region, read))
-    return found
-
-
-def _list_ecr(client: Any, region: str, account_id: str, partition: str) -> list[_Fetch]:
-    found: list[_Fetch] = []
-    for repository in _pages(client, "describe_repositories", "repositories"):
-        name = repository["repositoryName"]
-        read = functools.partial(_policy_text, client.get_repository_policy, ("policyText",), repositoryName=name)
-        found.append(("ecr", name, repository["repositoryArn"], region, read))
-    return found
+    return listed
 
 
 # Per kind: the boto3 service name and its list function. S3 is listed once (bucket names are
 # global); the others in every region read.
 _LISTERS: dict[str, tuple[str, Callable[[Any, str, str, str], list[_Fetch]]]] = {
     "s3": ("s3", _list_s3),
-    "kms": ("kms", _list_kms),
-    "sqs": ("sqs", _list_sqs),
-    "sns": ("sns", _list_sns),
-    "secretsmanager": ("secretsmanager", _list_secrets),
-    "lambda": ("lambda", _list_lambda),
-    "ecr": ("ecr", _list_ecr),
+    **{kind: (kind, _lister(kind)) for kind in _LISTINGS},
 }
 
 
