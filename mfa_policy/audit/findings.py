@@ -1,8 +1,9 @@
 """Findings beyond MFA enforcement (pure: no AWS, no I/O): the root user, and phishing-resistant
 devices. Each finding fails the audit.
 
-* **The root user** (``judge_root``): a root user with a password or an active access key and no
-  MFA device fails, as Prowler's ``iam_root_mfa_enabled`` and Security Hub's IAM.9 do. What the
+* **The root user** (``judge_root``): a root user with a password and no MFA device fails, as
+  Prowler's ``iam_root_mfa_enabled`` and Security Hub's IAM.9 do, and so does one with an active
+  access key, MFA or not (Security Hub's IAM.4: a request signed with it needs no MFA). What the
   audit could not read counts against it: a root user whose password is unknown and who has no
   MFA device fails too, with the reason.
 * **Phishing-resistant devices** (``device_findings``): under a requirement of security keys

@@ -550,3 +550,31 @@ def test_the_docs_show_the_policies_the_code_asks_for():
 
     blocks = re.findall(r"```json\n(.*?)```", (ROOT / "docs" / "audit.md").read_text(), re.DOTALL)
     assert [json.loads(block) for block in blocks[:2]] == [READ_ONLY_POLICY, OPTIONAL_READ_POLICY]
+
+
+def test_a_security_keys_stack_requires_them_of_its_groups(moto, tmp_path, capsys):
+    import shutil
+
+    from conftest import ROOT
+
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "Pulumi.keys.yaml").write_text(
+        "config:\n  mfa-policy:groups: [developers]\n  mfa-policy:mfaDevices: security_keys\n")
+    iam = moto.client("iam")
+    iam.create_group(GroupName="developers")
+    for name, groups in (("dev", ("developers",)), ("ops", ())):
+        moto.user(name)
+        for group in groups:
+            iam.add_user_to_group(GroupName=group, UserName=name)
+        serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]["SerialNumber"]
+        iam.enable_mfa_device(UserName=name, SerialNumber=serial, AuthenticationCode1="123456",
+                              AuthenticationCode2="654321")
+    assert main(["audit", "--endpoint-url", moto.url, "--stack", "keys", "--cwd", str(tmp_path), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["mfaDevicesRequired"] == "stack keys sets mfa-policy:mfaDevices security_keys"
+    findings = {user["user"]: [f["kind"] for f in user["findings"]] for user in report["users"]}
+    assert findings == {"dev": ["not phishing-resistant"], "ops": []}  # ops is in none of the stack's groups
+    # The flag overrides the stack: any device.
+    argv = ["audit", "--endpoint-url", moto.url, "--stack", "keys", "--cwd", str(tmp_path), "--mfa-devices", "any"]
+    main([*argv, "--json"])
+    assert json.loads(capsys.readouterr().out)["findings"] == 0
