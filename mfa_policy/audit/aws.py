@@ -12,8 +12,8 @@ Read-only calls, all in IAM except the first:
 * optional: ``iam:ListOrganizationsFeatures`` (whether the organization manages root credentials
   centrally), ``iam:GetMFADevice`` per security key (its certifications, for
   ``--security-key-certification``), and the same-account resource policies of S3 buckets, KMS
-  keys, SQS queues, SNS topics, Secrets Manager secrets, Lambda functions and ECR repositories
-  (``read_resource_policies``): a policy that cannot be read is a note (``UnreadPolicy``), not an
+  keys, SQS queues, SNS topics, Secrets Manager secrets, Lambda functions, ECR repositories and
+  EFS file systems (``read_resource_policies``): a policy that cannot be read is a note (``UnreadPolicy``), not an
   error.
 
 boto3 is imported inside the functions (the ``audit`` extra), so the rest of the package, and
@@ -56,6 +56,8 @@ RESOURCE_POLICY_ACTIONS = (
     "ec2:DescribeRegions",
     "ecr:DescribeRepositories",
     "ecr:GetRepositoryPolicy",
+    "elasticfilesystem:DescribeFileSystemPolicy",
+    "elasticfilesystem:DescribeFileSystems",
     "kms:GetKeyPolicy",
     "kms:ListKeys",
     "lambda:GetPolicy",
@@ -192,8 +194,8 @@ class User:
 class ResourcePolicy:
     """A same-account resource policy: ``kind`` is a key of
     ``mfa_policy.audit.resource_policies.KINDS`` (``s3``, ``kms``, ``sqs``, ``sns``,
-    ``secretsmanager``, ``lambda``, ``ecr``); ``name`` the bucket, key ID, queue, topic, secret,
-    function or repository name; ``region`` None for S3 (bucket names are global)."""
+    ``secretsmanager``, ``lambda``, ``ecr``, ``efs``); ``name`` the bucket, key ID, queue, topic,
+    secret, function, repository or file system; ``region`` None for S3 (bucket names are global)."""
 
     kind: str
     name: str
@@ -735,7 +737,10 @@ RESOURCE_KINDS: dict[str, tuple[str, str]] = {
     "secretsmanager": ("resource policy", "Secrets Manager secrets"),
     "lambda": ("function policy", "Lambda functions"),
     "ecr": ("repository policy", "ECR repositories"),
+    "efs": ("file system policy", "EFS file systems"),
 }
+# The IAM service prefix of a kind, where it is not the kind's own name (for permission names).
+_IAM_PREFIX = {"efs": "elasticfilesystem"}
 _ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
 # Answers that mean "no policy" (or a resource deleted between the list and the read).
 _NO_POLICY = {
@@ -745,6 +750,8 @@ _NO_POLICY = {
     "ResourceNotFoundException",
     "RepositoryPolicyNotFoundException",
     "RepositoryNotFoundException",
+    "PolicyNotFound",
+    "FileSystemNotFound",
     "QueueDoesNotExist",
     "AWS.SimpleQueueService.NonExistentQueue",
     "NotFound",
@@ -768,7 +775,8 @@ def _unread_reason(service: str, error: Exception) -> str:
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "")
         operation = error.operation_name
-        permission = _PERMISSIONS.get((service, operation), f"{service}:{operation}")
+        prefix = _IAM_PREFIX.get(service, service)
+        permission = _PERMISSIONS.get((service, operation), f"{prefix}:{operation}")
         if code in _ACCESS_DENIED:
             return f"{code}: the credentials lack {permission}"
         if code == "403":  # an answer botocore could not read, with HTTP's Forbidden
@@ -859,6 +867,12 @@ _LISTINGS: dict[str, _Listing] = {
         "describe_repositories", "repositories", lambda repository: repository["repositoryName"],
         lambda repository, *_: repository["repositoryArn"],
         "get_repository_policy", ("policyText",), lambda repository: {"repositoryName": repository["repositoryName"]},
+    ),
+    "efs": _Listing(
+        "describe_file_systems", "FileSystems", lambda system: system["FileSystemId"],
+        lambda system, region, account, partition: system.get("FileSystemArn")
+        or f"arn:{partition}:elasticfilesystem:{region}:{account}:file-system/{system['FileSystemId']}",
+        "describe_file_system_policy", ("Policy",), lambda system: {"FileSystemId": system["FileSystemId"]},
     ),
 }
 

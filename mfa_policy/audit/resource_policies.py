@@ -62,6 +62,13 @@ KINDS: dict[str, PolicyKind] = {
     ),
     "lambda": PolicyKind("lambda", ("function",), ("lambda:InvokeFunction", "lambda:UpdateFunctionCode")),
     "ecr": PolicyKind("ecr", ("repository",), ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:PutImage")),
+    # NFS clients that mount with IAM authorization (the mount helper's -o iam) sign with the
+    # user's credentials: these actions need no MFA either.
+    "efs": PolicyKind(
+        "elasticfilesystem",
+        ("file-system",),
+        ("elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"),
+    ),
 }
 
 # Keys AWS sets only when a service calls another service (on behalf of a resource or a

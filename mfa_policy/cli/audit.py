@@ -171,8 +171,8 @@ def _coverage_lines(report: Any) -> list[str]:
     """What the report says about resource policies: which were read, and each gap."""
     coverage = report.resource_policies
     if not coverage.read:
-        return ["Resource policies: not read: grants to users in bucket, key, queue, topic, secret, function and "
-                "repository policies are not seen"]
+        return ["Resource policies: not read: grants to users in bucket, key, queue, topic, secret, function, "
+                "repository and file system policies are not seen"]
     from mfa_policy.audit.aws import RESOURCE_KINDS
 
     # Every kind's name ends in "policy": "2 bucket policies".
@@ -412,7 +412,7 @@ def register(commands: Any) -> None:
     reads.add_argument(
         "--no-resource-policies",
         action="store_true",
-        help="do not read S3 bucket, KMS key, SQS queue, SNS topic, Secrets Manager, Lambda and ECR policies "
+        help="do not read S3 bucket, KMS key, SQS queue, SNS topic, Secrets Manager, Lambda, ECR and EFS policies "
         "(their grants to users are then not seen; the report says so)",
     )
     reads.add_argument(

@@ -105,7 +105,7 @@ def _grant(user: str, action: str, resource: str, sid: str = "Grant") -> dict[st
 
 
 def test_every_kind_of_resource_policy_is_read_and_judged(moto):
-    for name in ("alice", "bob", "carol", "dave", "erin", "frank", "gus", "hal"):
+    for name in ("alice", "bob", "carol", "dave", "erin", "frank", "gus", "ida", "hal"):
         moto.user(name)
     moto.user("grace", enforced=True)
     # S3: alice by name; grace by name, but her require-MFA Deny stops it; an MFA-only public
@@ -147,11 +147,16 @@ def test_every_kind_of_resource_policy_is_read_and_judged(moto):
     ecr.create_repository(repositoryName="app")
     ecr.set_repository_policy(repositoryName="app", policyText=_doc(
         _grant("gus", ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], "*", "GusPulls")))
+    efs = moto.client("efs")
+    system = efs.create_file_system(CreationToken="shared")
+    efs.put_file_system_policy(FileSystemId=system["FileSystemId"], Policy=_doc(
+        _grant("ida", "elasticfilesystem:ClientMount", system["FileSystemArn"], "IdaMounts")))
+    efs.create_file_system(CreationToken="no-policy")
 
     snapshot = read_account(endpoint_url=moto.url)
     assert sorted((policy.kind, policy.name) for policy in snapshot.resource_policies if policy.kind != "kms") == [
-        ("ecr", "app"), ("lambda", "fn"), ("s3", "delegated"), ("s3", "mfa-only"), ("s3", "reports"),
-        ("secretsmanager", "db"), ("sns", "alerts"), ("sns", "default"), ("sqs", "jobs")]
+        ("ecr", "app"), ("efs", system["FileSystemId"]), ("lambda", "fn"), ("s3", "delegated"), ("s3", "mfa-only"),
+        ("s3", "reports"), ("secretsmanager", "db"), ("sns", "alerts"), ("sns", "default"), ("sqs", "jobs")]
     assert [policy.kind for policy in snapshot.resource_policies].count("kms") == 2
     assert snapshot.unread_policies == () and snapshot.regions == ("us-east-1",)
 
@@ -165,10 +170,13 @@ def test_every_kind_of_resource_policy_is_read_and_judged(moto):
     assert granted["erin"] == [("secretsmanager:GetSecretValue", "the resource policy of db", "Grant")]
     assert granted["frank"] == [("lambda:InvokeFunction", "the function policy of fn", "FrankInvokes")]
     assert granted["gus"] == [("ecr:BatchGetImage", "the repository policy of app", "GusPulls")]
+    assert granted["ida"] == [("elasticfilesystem:ClientMount", f"the file system policy of {system['FileSystemId']}",
+                               "IdaMounts")]
     assert granted["grace"] == granted["hal"] == []
     assert {name: user.verdict for name, user in users.items() if not granted[name]} == {
         "grace": MUST_ENROLL, "hal": MUST_ENROLL}
-    assert all(users[name].verdict == UNPROTECTED for name in ("alice", "bob", "carol", "dave", "erin", "frank", "gus"))
+    assert all(users[name].verdict == UNPROTECTED for name in ("alice", "bob", "carol", "dave", "erin", "frank", "gus",
+                                                               "ida"))
 
 
 def test_the_report_names_the_grant_the_resource_and_the_policy(moto, capsys):

@@ -178,6 +178,8 @@ def test_every_kind_names_its_resource_and_its_most_telling_action():
             _grant(_arn("alice"), "lambda:InvokeFunction", f"arn:aws:lambda:{region}:function:fn"))),
         ResourcePolicy("ecr", "app", f"arn:aws:ecr:{region}:repository/app", "us-east-1",
                        _doc(_grant(me, "ecr:*", "*"))),
+        ResourcePolicy("efs", "fs-1", f"arn:aws:elasticfilesystem:{region}:file-system/fs-1", "us-east-1",
+                       _doc(_grant(me, ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"], "*"))),
     )
     alice = _audit((_user("alice"),), policies)["alice"]
     assert [(e.policy, e.action) for e in alice.resource_exposures] == [
@@ -187,6 +189,7 @@ def test_every_kind_names_its_resource_and_its_most_telling_action():
         ("the resource policy of db", "secretsmanager:GetSecretValue"),
         ("the function policy of fn", "lambda:InvokeFunction"),
         ("the repository policy of app", "ecr:BatchGetImage"),
+        ("the file system policy of fs-1", "elasticfilesystem:ClientMount"),
     ]
     assert alice.resource_exposures[0].resource == f"arn:aws:kms:{region}:key/k1"
 
