@@ -182,9 +182,12 @@ def _coverage_lines(report: Any) -> list[str]:
         if count
     ) or "none found"
     regions = ", ".join(coverage.regions)
-    return [f"Resource policies: {read} (read in {regions}; S3 buckets in every region)"] + [
-        f"note: {gap}" for gap in coverage.gaps
-    ]
+    lines = [f"Resource policies: {read} (read in {regions}; S3 buckets in every region)"]
+    lines += [f"note: {gap}" for gap in coverage.gaps]
+    if any("the credentials lack" in gap for gap in coverage.gaps):
+        lines.append("note: the optional read policy in docs/audit.md (mfa_policy.audit.aws.OPTIONAL_READ_POLICY) "
+                     "grants every read the audit makes")
+    return lines
 
 
 def _caveat(report: Any) -> str:

@@ -267,6 +267,15 @@ def test_a_policy_the_credentials_may_not_read_is_a_note_not_a_failure(moto, mon
     report = json.loads(capsys.readouterr().out)
     assert ("could not read the bucket policy of reports (AccessDenied: the credentials lack s3:GetBucketPolicy): "
             "grants there are not seen") in report["resourcePolicies"]["gaps"]
+    _post(f"{moto.url}/moto-api/reset-auth", b"0")
+    try:
+        assert main(["audit", "--endpoint-url", moto.url]) == 1
+    finally:
+        _post(f"{moto.url}/moto-api/reset-auth", b"inf")
+    out = capsys.readouterr().out
+    assert ("note: could not read the bucket policy of reports (AccessDenied: the credentials lack "
+            "s3:GetBucketPolicy): grants there are not seen\n") in out
+    assert "note: the optional read policy in docs/audit.md" in out
     alice = next(user for user in report["users"] if user["user"] == "alice")
     assert [e["resourceArn"] for e in alice["grantedByResourcePolicies"]] == ["arn:aws:s3:::open"]
 
