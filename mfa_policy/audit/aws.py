@@ -941,14 +941,26 @@ def read_resource_policies(
 
     chosen, unread = _regions(client_for, home_region, regions)
     lists = [("s3", home_region)] + [(kind, where) for where in chosen for kind in _LISTERS if kind != "s3"]
+    # The clients are made here, one thread: a boto3 session is not thread-safe (clients are).
+    clients: dict[tuple[str, str], Any] = {}
+    for kind, where in lists:
+        service = _LISTERS[kind][0]
+        if (service, where) not in clients:
+            try:
+                clients[(service, where)] = client_for(service, where)
+            except (*failures, ValueError) as error:  # ValueError: a region botocore refuses
+                clients[(service, where)] = error
 
     def listed(item: tuple[str, str]) -> tuple[list[_Fetch], UnreadPolicy | None]:
         kind, where = item
         service, lister = _LISTERS[kind]
+        place = "" if kind == "s3" else f" in {where}"
+        client = clients[(service, where)]
         try:
-            return lister(client_for(service, where), where, account_id, partition), None
-        except failures as error:
-            place = "" if kind == "s3" else f" in {where}"
+            if isinstance(client, Exception):
+                raise client
+            return lister(client, where, account_id, partition), None
+        except (*failures, ValueError) as error:
             return [], UnreadPolicy(f"the {RESOURCE_KINDS[kind][1]}{place}", _unread_reason(kind, error))
 
     def fetched(item: _Fetch) -> ResourcePolicy | UnreadPolicy | None:
