@@ -33,7 +33,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from mfa_policy.audit.aws import ResourcePolicy, UnreadPolicy, User, policy_label
+from mfa_policy.audit.aws import ResourcePolicy, UnreadPolicy, User
+from mfa_policy.audit.aws_resources import policy_label
 from mfa_policy.audit.principals import Caller, granted_to, select_statements
 from mfa_policy.verifier.catalog import Catalog
 from mfa_policy.verifier.evaluation import Decision, PolicyFormatError, PolicySet, substitute

@@ -173,7 +173,7 @@ def _coverage_lines(report: Any) -> list[str]:
     if not coverage.read:
         return ["Resource policies: not read: grants to users in bucket, key, queue, topic, secret, function, "
                 "repository and file system policies are not seen"]
-    from mfa_policy.audit.aws import RESOURCE_KINDS
+    from mfa_policy.audit.aws_resources import RESOURCE_KINDS
 
     # Every kind's name ends in "policy": "2 bucket policies".
     read = ", ".join(

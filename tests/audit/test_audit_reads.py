@@ -229,7 +229,7 @@ class _Regions(StubEndpoint):
 
 
 def test_all_regions_are_the_regions_ec2_lists(credentials_env):
-    from mfa_policy.audit.aws import _regions
+    from mfa_policy.audit.aws_resources import _regions
 
     session = boto3.Session()
     config = Config(retries={"mode": "standard", "total_max_attempts": 2})
