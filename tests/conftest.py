@@ -119,6 +119,24 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
+@contextmanager
+def enforcing_iam(url: str) -> Iterator[None]:
+    """moto (at ``url``) enforces IAM policies on the requests made inside: its reset-auth API
+    (which reads the raw body, not a form)."""
+
+    def reset_auth(body: bytes) -> None:
+        request = urllib.request.Request(
+            f"{url}/moto-api/reset-auth", data=body, method="POST", headers={"Content-Type": "text/plain"}
+        )
+        urllib.request.urlopen(request).read()
+
+    reset_auth(b"0")
+    try:
+        yield
+    finally:
+        reset_auth(b"inf")
+
+
 class StubEndpoint(http.server.BaseHTTPRequestHandler):
     """A stand-in AWS endpoint on 127.0.0.1: ``answer(params)`` gives the status and XML body."""
 

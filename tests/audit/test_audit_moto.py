@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 import boto3
 import pytest
 
-from conftest import ROOT, moto_server
+from conftest import ROOT, enforcing_iam, moto_server
 from conftest import StubEndpoint as _StubEndpoint
 from conftest import serving as _serving
 from mfa_policy.audit.aws import HARDWARE_TOTP, SECURITY_KEY, VIRTUAL, AuditError, read_account
@@ -374,11 +374,8 @@ def test_access_denied_names_the_missing_permission(account, monkeypatch, capsys
     key = account.iam.create_access_key(UserName="auditor")["AccessKey"]
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
-    _post(f"{account.url}/moto-api/reset-auth", b"0")
-    try:
+    with enforcing_iam(account.url):
         assert main(["audit", "--endpoint-url", account.url]) == 2
-    finally:
-        _post(f"{account.url}/moto-api/reset-auth", b"inf")
     err = capsys.readouterr().err
     assert err.startswith("error: access denied: the credentials lack iam:GenerateCredentialReport.")
     assert '"iam:ListMFADevices"' in err and err.count("\n") == 1

@@ -34,7 +34,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
 
-from conftest import StubEndpoint, moto_server, serving
+from conftest import StubEndpoint, enforcing_iam, moto_server, serving
 from mfa_policy.audit.aws import OPTIONAL_READ_POLICY, REQUIRED_ACTIONS, audit_client, read_account
 from mfa_policy.audit.verdicts import MUST_ENROLL, PROTECTED, UNPROTECTED, audit
 from mfa_policy.cli import main
@@ -51,11 +51,6 @@ def _doc(*statements: dict[str, Any]) -> str:
 
 def _arn(name: str) -> str:
     return f"arn:aws:iam::{ACCOUNT}:user/{name}"
-
-
-def _post(url: str, body: bytes = b"") -> None:
-    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "text/plain"})
-    urllib.request.urlopen(request).read()
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +91,7 @@ class Moto:
 
 @pytest.fixture
 def moto(moto_url, credentials_env) -> Moto:
-    _post(f"{moto_url}/moto-api/reset")
+    urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")).read()
     return Moto(moto_url)
 
 
@@ -259,20 +254,13 @@ def test_a_policy_the_credentials_may_not_read_is_a_note_not_a_failure(moto, mon
     key = iam.create_access_key(UserName="auditor")["AccessKey"]
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
-    _post(f"{moto.url}/moto-api/reset-auth", b"0")
-    try:
+    with enforcing_iam(moto.url):
         assert main(["audit", "--endpoint-url", moto.url, "--json"]) == 1
-    finally:
-        _post(f"{moto.url}/moto-api/reset-auth", b"inf")
-    report = json.loads(capsys.readouterr().out)
+        report = json.loads(capsys.readouterr().out)
+        assert main(["audit", "--endpoint-url", moto.url]) == 1
+        out = capsys.readouterr().out
     assert ("could not read the bucket policy of reports (AccessDenied: the credentials lack s3:GetBucketPolicy): "
             "grants there are not seen") in report["resourcePolicies"]["gaps"]
-    _post(f"{moto.url}/moto-api/reset-auth", b"0")
-    try:
-        assert main(["audit", "--endpoint-url", moto.url]) == 1
-    finally:
-        _post(f"{moto.url}/moto-api/reset-auth", b"inf")
-    out = capsys.readouterr().out
     assert ("note: could not read the bucket policy of reports (AccessDenied: the credentials lack "
             "s3:GetBucketPolicy): grants there are not seen\n") in out
     assert "note: the optional read policy in docs/audit.md" in out
