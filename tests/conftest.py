@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import http.server
+import json
 import socket
+import threading
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,6 +82,19 @@ def pulumi_mocks() -> Iterator[PulumiMocks]:
         loop.close()
 
 
+@pytest.fixture
+def credentials_env(monkeypatch, tmp_path) -> None:
+    """Fake static keys only: no profile, config file or instance metadata from this machine."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL", "AWS_MAX_ATTEMPTS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
 @contextmanager
 def moto_server() -> Iterator[str]:
     """moto in server mode on 127.0.0.1 (a real HTTP endpoint): yields its URL, with empty state.
@@ -101,3 +118,63 @@ def moto_server() -> Iterator[str]:
         urllib.request.urlopen(reset).read()
     finally:
         server.stop()
+
+
+@contextmanager
+def enforcing_iam(url: str) -> Iterator[None]:
+    """moto (at ``url``) enforces IAM policies on the requests made inside: its reset-auth API
+    (which reads the raw body, not a form)."""
+
+    def reset_auth(body: bytes) -> None:
+        request = urllib.request.Request(
+            f"{url}/moto-api/reset-auth", data=body, method="POST", headers={"Content-Type": "text/plain"}
+        )
+        urllib.request.urlopen(request).read()
+
+    reset_auth(b"0")
+    try:
+        yield
+    finally:
+        reset_auth(b"inf")
+
+
+class StubEndpoint(http.server.BaseHTTPRequestHandler):
+    """A stand-in AWS endpoint on 127.0.0.1: ``answer(params)`` gives the status and XML body."""
+
+    def answer(self, params: dict[str, str]) -> tuple[int, bytes]:
+        raise NotImplementedError
+
+    def answer_json(self, target: str, body: dict[str, Any]) -> tuple[int, bytes]:
+        """A JSON-protocol call (AWS Organizations): by default, the account is in no organization."""
+        return 400, json.dumps(
+            {"__type": "AWSOrganizationsNotInUseException", "Message": "not in an organization"}
+        ).encode()
+
+    def do_POST(self) -> None:
+        raw = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        target = self.headers.get("X-Amz-Target")
+        if target is not None:
+            status, body = self.answer_json(target, json.loads(raw or "{}"))
+            content_type = "application/x-amz-json-1.1"
+        else:
+            status, body = self.answer(dict(urllib.parse.parse_qsl(raw)))
+            content_type = "text/xml"
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def serving(handler: type[StubEndpoint]) -> Iterator[str]:
+    """Serve ``handler`` on a free port of 127.0.0.1; yield its URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()

@@ -1,4 +1,5 @@
-"""The audit's AWS reads: the only module that calls AWS. Returns plain data (frozen dataclasses).
+"""The audit's AWS reads: with ``aws_resources.py`` (the resource policies), the only module that
+calls AWS. Returns plain data (frozen dataclasses).
 
 Read-only calls, all in IAM except the first:
 
@@ -12,6 +13,14 @@ Read-only calls, all in IAM except the first:
   ``DescribePolicy``, allowed to the management account and to a delegated administrator. A
   caller that may not read them (``AccessDenied``, or an account in no organization) gets a note,
   not an error.
+* ``iam:GetAccountSummary``: the root user's password, access keys and MFA device (with the
+  credential report's ``<root_account>`` row);
+* optional: ``iam:ListOrganizationsFeatures`` (whether the organization manages root credentials
+  centrally), ``iam:GetMFADevice`` per security key (its certifications, for
+  ``--security-key-certification``), and the same-account resource policies of S3 buckets, KMS
+  keys, SQS queues, SNS topics, Secrets Manager secrets, Lambda functions, ECR repositories and
+  EFS file systems (``aws_resources.read_resource_policies``): a policy that cannot be read is a
+  note (``UnreadPolicy``), not an error.
 
 boto3 is imported inside the functions (the ``audit`` extra), so the rest of the package, and
 the command line's help, work without it. Every AWS or credentials failure becomes an
@@ -25,9 +34,9 @@ import io
 import json
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +46,7 @@ from mfa_policy.extras import requires_extra
 REQUIRED_ACTIONS = (
     "iam:GenerateCredentialReport",
     "iam:GetAccountAuthorizationDetails",
+    "iam:GetAccountSummary",
     "iam:GetCredentialReport",
     "iam:ListMFADevices",
 )
@@ -58,7 +68,43 @@ ORGANIZATION_READ_POLICY: dict[str, Any] = {
         {"Sid": "MfaPolicyAuditScps", "Effect": "Allow", "Action": list(ORGANIZATION_ACTIONS), "Resource": "*"}
     ],
 }
+# Optional reads: the same-account resource policies (``--no-resource-policies`` skips them; a
+# refused one is a note), whether root credentials are managed centrally, and each security key's
+# certifications (only with ``--security-key-certification``).
+RESOURCE_POLICY_ACTIONS = (
+    "ec2:DescribeRegions",
+    "ecr:DescribeRepositories",
+    "ecr:GetRepositoryPolicy",
+    "elasticfilesystem:DescribeFileSystemPolicy",
+    "elasticfilesystem:DescribeFileSystems",
+    "kms:GetKeyPolicy",
+    "kms:ListKeys",
+    "lambda:GetPolicy",
+    "lambda:ListFunctions",
+    "s3:GetBucketPolicy",
+    "s3:ListAllMyBuckets",
+    "secretsmanager:GetResourcePolicy",
+    "secretsmanager:ListSecrets",
+    "sns:GetTopicAttributes",
+    "sns:ListTopics",
+    "sqs:GetQueueAttributes",
+    "sqs:ListQueues",
+)
+OPTIONAL_IAM_ACTIONS = ("iam:GetMFADevice", "iam:ListOrganizationsFeatures")
+OPTIONAL_READ_POLICY: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "MfaPolicyAuditOptional",
+            "Effect": "Allow",
+            "Action": list(OPTIONAL_IAM_ACTIONS + RESOURCE_POLICY_ACTIONS),
+            "Resource": "*",
+        }
+    ],
+}
 DEFAULT_MAX_ATTEMPTS = 10  # per request, botocore's standard retry mode (its default is 3)
+CONNECT_TIMEOUT = 10  # seconds (botocore's default is 60); a refused connection fails at once
+ALL_REGIONS = "all"
 
 VIRTUAL = "virtual"
 HARDWARE_TOTP = "hardware TOTP"
@@ -103,6 +149,9 @@ class MfaDevice:
     serial: str
     kind: str
     enabled: datetime | None = None
+    # A security key's certifications as GetMFADevice returns them (name -> level, e.g.
+    # ("FIDO", "L1")); None when not read (they are read only for --security-key-certification).
+    certifications: tuple[tuple[str, str], ...] | None = None
 
 
 def device_kind(serial: str) -> str:
@@ -178,6 +227,48 @@ SCPS_NONE_APPLY = "none apply"  # the management account, or an account in no or
 
 
 @dataclass(frozen=True)
+class ResourcePolicy:
+    """A same-account resource policy: ``kind`` is a key of
+    ``mfa_policy.audit.resource_policies.KINDS`` (``s3``, ``kms``, ``sqs``, ``sns``,
+    ``secretsmanager``, ``lambda``, ``ecr``, ``efs``); ``name`` the bucket, key ID, queue, topic,
+    secret, function, repository or file system; ``region`` None for S3 (bucket names are global)."""
+
+    kind: str
+    name: str
+    arn: str
+    region: str | None
+    document: Mapping[str, Any] = field(compare=False)
+
+
+@dataclass(frozen=True)
+class UnreadPolicy:
+    """A resource policy (or a list of resources) the audit could not read: grants there are not seen."""
+
+    what: str  # "the bucket policy of reports", "the KMS keys in eu-west-1"
+    reason: str  # one line: the error code and the permission it needs
+
+
+@dataclass(frozen=True)
+class RootUser:
+    """The account's root user, from the credential report's ``<root_account>`` row and
+    ``GetAccountSummary``. None in a field: the audit could not tell (``unknown`` says why)."""
+
+    in_report: bool  # whether the credential report had the <root_account> row
+    password: bool | None  # GetAccountSummary's AccountPasswordPresent
+    password_last_used: datetime | None = None
+    access_keys: int | None = None  # active access keys
+    keys_last_used: datetime | None = None
+    mfa: bool | None = None
+    unknown: tuple[str, ...] = ()  # why a credential could not be read, one line each
+    # ListOrganizationsFeatures: the organization's centralized root access features
+    # (RootCredentialsManagement, RootSessions), () for none; None when the caller could not ask
+    # (``central_note`` says why).
+    central_features: tuple[str, ...] | None = None
+    organization_id: str | None = None
+    central_note: str = ""
+
+
+@dataclass(frozen=True)
 class AccountSnapshot:
     """What the audit read from one account."""
 
@@ -196,6 +287,12 @@ class AccountSnapshot:
     organization_paths: tuple[str, ...] = ()
     management_account: bool = False
     notes: tuple[str, ...] = ()  # what reading could not do (an optional read refused, ...)
+    # Resource policies: None when not read (--no-resource-policies), else the
+    # policies found in ``regions`` (S3 in every region) and those that could not be read.
+    resource_policies: tuple[ResourcePolicy, ...] | None = None
+    unread_policies: tuple[UnreadPolicy, ...] = ()
+    regions: tuple[str, ...] = ()
+    root: RootUser | None = None  # None: not read
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,6 +348,70 @@ def parse_credential_report(content: bytes) -> dict[str, Credentials]:
             access_keys=tuple(keys),
         )
     return found
+
+
+ROOT_ROW = "<root_account>"
+
+
+def parse_root_row(content: bytes) -> dict[str, str] | None:
+    """The credential report's ``<root_account>`` row (AWS always writes it first), or None."""
+    for row in csv.DictReader(io.StringIO(content.decode("utf-8"))):
+        if row.get("user") == ROOT_ROW:
+            return dict(row)
+    return None
+
+
+def root_user(row: Mapping[str, str] | None, summary: Mapping[str, Any]) -> RootUser:
+    """The root user from its credential-report row and ``GetAccountSummary``'s ``SummaryMap``.
+
+    The report writes ``password_enabled`` ``not_supported`` for the root user: whether it has a
+    password comes from the summary's ``AccountPasswordPresent``. Access keys and the MFA device
+    come from the row, else from ``AccountAccessKeysPresent`` / ``AccountMFAEnabled``. A value
+    neither gives is None, with the reason in ``unknown``.
+    """
+    reasons: list[str] = []
+    password = _summary_flag(summary, "AccountPasswordPresent")
+    if password is None:
+        reasons.append("GetAccountSummary has no AccountPasswordPresent: whether the root user has a password is "
+                       "unknown")
+    if row is None:
+        reasons.append("the credential report has no <root_account> row")
+        keys_present = _summary_flag(summary, "AccountAccessKeysPresent")
+        mfa = _summary_flag(summary, "AccountMFAEnabled")
+        if keys_present is None:
+            reasons.append("GetAccountSummary has no AccountAccessKeysPresent: the root user's access keys are unknown")
+        if mfa is None:
+            reasons.append("GetAccountSummary has no AccountMFAEnabled: the root user's MFA device is unknown")
+        # The summary says whether keys exist, not how many: one stands for "some".
+        return RootUser(False, password, access_keys=None if keys_present is None else int(keys_present),
+                        mfa=mfa, unknown=tuple(reasons))
+    active = [n for n in ("1", "2") if row.get(f"access_key_{n}_active") == "true"]
+    used = [_report_time(row.get(f"access_key_{n}_last_used_date", "N/A")) for n in active]
+    mfa_row = row.get("mfa_active")
+    mfa = True if mfa_row == "true" else False if mfa_row == "false" else _summary_flag(summary, "AccountMFAEnabled")
+    if mfa is None:
+        reasons.append("neither the credential report nor GetAccountSummary says whether the root user has MFA")
+    return RootUser(
+        in_report=True,
+        password=password,
+        password_last_used=_report_time(row.get("password_last_used", "N/A")),
+        access_keys=len(active),
+        keys_last_used=max((u for u in used if u), default=None),
+        mfa=mfa,
+        unknown=tuple(reasons),
+    )
+
+
+def _summary_flag(summary: Mapping[str, Any], key: str) -> bool | None:
+    value = summary.get(key)
+    return None if value is None else bool(int(value))
+
+
+def certifications_of(answer: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """``GetMFADevice``'s ``Certifications`` (a string-to-string map, e.g. ``{"FIDO": "L1"}``) as
+    sorted pairs; () when the answer has none (a key AWS found no certification for)."""
+    found = answer.get("Certifications") or {}
+    return tuple(sorted((str(name), str(level)) for name, level in found.items()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,6 +508,10 @@ def read_account(
     progress: Callable[[int, int], None] | None = None,
     organization: bool = True,
     organization_profile: str | None = None,
+    resource_policies: bool = True,
+    regions: Sequence[str] | str | None = None,
+    key_certifications: bool = False,
+    policy_progress: Callable[[int, int], None] | None = None,
 ) -> AccountSnapshot:
     """Read one account (read-only calls) into an ``AccountSnapshot``.
 
@@ -355,7 +520,13 @@ def read_account(
     ``organization``: also read the service control policies above the account (``read_scps``),
     with the credentials of ``organization_profile`` when given (the management account or a
     delegated administrator), else the same ones. Raises ``AuditError`` with one line for any
-    failure of the required reads; the organization's reads only add notes when refused.
+    failure of the required reads; the organization's and the resource policies' reads only add notes
+    when refused.
+
+    ``resource_policies``: read the same-account resource policies (``read_resource_policies``)
+    in ``regions`` (default: the session's region; ``"all"``: every region enabled for the
+    account), reporting to ``policy_progress``. ``key_certifications``: read each security key's
+    certifications (``iam:GetMFADevice``). The root user is always read.
     """
     with requires_extra("audit", "the audit of a live account"):
         import boto3
@@ -364,11 +535,13 @@ def read_account(
 
     try:
         session = boto3.Session(profile_name=profile, region_name=region)
-        config = Config(retries={"mode": "standard", "total_max_attempts": max_attempts})
+        config = Config(
+            retries={"mode": "standard", "total_max_attempts": max_attempts}, connect_timeout=CONNECT_TIMEOUT
+        )
         # IAM is global; STS needs a region to pick its endpoint.
         region_name = session.region_name or "us-east-1"
-        sts = session.client("sts", region_name=region_name, endpoint_url=endpoint_url, config=config)
-        iam = session.client("iam", region_name=region_name, endpoint_url=endpoint_url, config=config)
+        sts = audit_client(session, "sts", region_name, endpoint_url, config)
+        iam = audit_client(session, "iam", region_name, endpoint_url, config)
     except (BotoCoreError, ValueError) as error:
         # botocore raises a bare ValueError for a malformed --endpoint-url or --region; only here,
         # so that a ValueError from reading the answers keeps its own message.
@@ -376,21 +549,37 @@ def read_account(
     try:
         identity = sts.get_caller_identity()
         details = _read_authorization_details(iam, page_size)
-        report, generated = _read_credential_report(iam, report_timeout)
+        report, generated, content = _read_credential_report(iam, report_timeout)
         names = [user["UserName"] for user in details["users"]]
         devices = _read_mfa_devices(iam, names, workers, page_size, progress)
+        root = read_root_user(iam, content)
+        if key_certifications:
+            devices = read_certifications(iam, devices, workers)
     except (BotoCoreError, ClientError) as error:
         raise explain_error(error, attempts=max_attempts) from None
     scps: dict[str, Any] = {}
     if organization:
         try:
             org_session = session if organization_profile is None else boto3.Session(profile_name=organization_profile)
-            client = org_session.client(
-                "organizations", region_name=region_name, endpoint_url=endpoint_url, config=config
-            )
+            client = audit_client(org_session, "organizations", region_name, endpoint_url, config)
         except (BotoCoreError, ValueError) as error:
             raise explain_error(error, attempts=max_attempts) from None
         scps = read_scps(client, identity["Account"])
+    found: tuple[ResourcePolicy, ...] | None = None
+    unread: tuple[UnreadPolicy, ...] = ()
+    read_regions: tuple[str, ...] = ()
+    if resource_policies:
+        from mfa_policy.audit.aws_resources import read_resource_policies
+
+        found, unread, read_regions = read_resource_policies(
+            lambda service, where: audit_client(session, service, where, endpoint_url, config),
+            account_id=identity["Account"],
+            partition=identity["Arn"].split(":")[1],
+            home_region=region_name,
+            regions=regions,
+            workers=workers,
+            progress=policy_progress,
+        )
 
     partition = identity["Arn"].split(":")[1]
     groups = {
@@ -436,6 +625,10 @@ def read_account(
         groups=groups,
         policies=policies,
         report_generated=generated,
+        resource_policies=found,
+        unread_policies=unread,
+        regions=read_regions,
+        root=root,
         **scps,
     )
 
@@ -545,7 +738,7 @@ def _read_authorization_details(iam: Any, page_size: int | None) -> dict[str, li
     return found
 
 
-def _read_credential_report(iam: Any, timeout: float) -> tuple[dict[str, Credentials], datetime | None]:
+def _read_credential_report(iam: Any, timeout: float) -> tuple[dict[str, Credentials], datetime | None, bytes]:
     # AWS builds the report asynchronously (and reuses one younger than four hours).
     deadline = time.monotonic() + timeout
     delay = 0.1
@@ -555,7 +748,7 @@ def _read_credential_report(iam: Any, timeout: float) -> tuple[dict[str, Credent
         time.sleep(delay)
         delay = min(delay * 2, 5.0)
     answer = iam.get_credential_report()
-    return parse_credential_report(answer["Content"]), answer.get("GeneratedTime")
+    return parse_credential_report(answer["Content"]), answer.get("GeneratedTime"), answer["Content"]
 
 
 def _read_mfa_devices(
@@ -584,3 +777,107 @@ def _read_mfa_devices(
             if progress is not None:
                 progress(done, len(names))
     return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Clients: fail fast when the endpoint cannot be reached
+
+
+def _fail_fast(caught_exception: Exception | None = None, **_: Any) -> None:
+    """A ``needs-retry`` handler that stops botocore's retries after a failed connection.
+
+    botocore's standard mode retries a refused connection (or an unknown host) like a throttled
+    request, with backoff: ten attempts took 21 s before the one-line error. Nothing answers
+    after a refused connection, so the first failure is final; throttling and 5xx answers keep
+    their retries (they come from a service that is there).
+    """
+    from botocore.exceptions import EndpointConnectionError
+
+    if isinstance(caught_exception, EndpointConnectionError):
+        raise caught_exception
+
+
+def audit_client(session: Any, service: str, region: str, endpoint_url: str | None, config: Any) -> Any:
+    """A boto3 client for the audit's reads: ``config``'s retries, except after a failed connection."""
+    client = session.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
+    # Registered first, it runs before the retry handler and ends the request at once.
+    client.meta.events.register_first("needs-retry", _fail_fast)
+    return client
+
+
+# ---------------------------------------------------------------------------------------------
+# The root user, and security keys' certifications
+
+_ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
+_NO_CENTRAL_MANAGEMENT = {
+    "OrganizationNotFound": "the account is in no organization: root credentials are not managed centrally",
+    "OrganizationNotInAllFeaturesMode": "the organization does not have all features enabled: root credentials "
+    "are not managed centrally",
+    "ServiceAccessNotEnabled": "trusted access for IAM is not enabled in the organization: root credentials are "
+    "not managed centrally",
+}
+
+
+def read_root_user(iam: Any, report: bytes) -> RootUser:
+    """The root user from the credential report's content and ``iam:GetAccountSummary``
+    (required), and ``iam:ListOrganizationsFeatures`` (optional: a refusal is a note)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
+
+    root = root_user(parse_root_row(report), iam.get_account_summary().get("SummaryMap", {}))
+    if "ListOrganizationsFeatures" not in iam.meta.service_model.operation_names:
+        return replace(root, central_note="unknown: this botocore predates iam:ListOrganizationsFeatures")
+    try:
+        answer = iam.list_organizations_features()
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in _NO_CENTRAL_MANAGEMENT:
+            return replace(root, central_features=(), central_note=_NO_CENTRAL_MANAGEMENT[code])
+        if code == "AccountNotManagementOrDelegatedAdministrator":
+            note = (
+                "unknown: only the management account or IAM's delegated administrator may call "
+                "iam:ListOrganizationsFeatures"
+            )
+        elif code in _ACCESS_DENIED:
+            note = "unknown: the credentials lack iam:ListOrganizationsFeatures"
+        else:
+            note = f"unknown: ListOrganizationsFeatures failed: {code}"
+        return replace(root, central_note=note)
+    except (BotoCoreError, ResponseParserError) as error:
+        # ResponseParserError: an answer that is not AWS's (moto does not implement the call).
+        reason = "an answer botocore cannot parse" if isinstance(error, ResponseParserError) else str(error)
+        return replace(root, central_note=f"unknown: ListOrganizationsFeatures failed: {' '.join(reason.split())}")
+    features = tuple(answer.get("EnabledFeatures", []))
+    return replace(root, central_features=features, organization_id=answer.get("OrganizationId"))
+
+
+def read_certifications(
+    iam: Any, devices: Mapping[str, tuple[MfaDevice, ...]], workers: int
+) -> dict[str, tuple[MfaDevice, ...]]:
+    """``devices`` with each security key's certifications (``iam:GetMFADevice``, which accepts
+    only FIDO security keys)."""
+    from botocore.exceptions import ClientError
+
+    def certified(item: tuple[str, MfaDevice]) -> MfaDevice:
+        name, device = item
+        if device.kind != SECURITY_KEY:
+            return device
+        try:
+            answer = iam.get_mfa_device(SerialNumber=device.serial, UserName=name)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code", "") in _ACCESS_DENIED:
+                raise AuditError(
+                    "access denied: the credentials lack iam:GetMFADevice, which --security-key-certification "
+                    "needs to read each security key's certifications. Grant it (see docs/audit.md), or leave "
+                    "the flag out"
+                ) from None
+            raise
+        return replace(device, certifications=certifications_of(answer))
+
+    pairs = [(name, device) for name, found in devices.items() for device in found]
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        read = list(pool.map(certified, pairs))
+    result: dict[str, list[MfaDevice]] = {name: [] for name in devices}
+    for (name, _), device in zip(pairs, read, strict=True):
+        result[name].append(device)
+    return {name: tuple(found) for name, found in result.items()}

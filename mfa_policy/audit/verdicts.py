@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,7 +26,16 @@ from mfa_policy.audit.aws import (
     AccountSnapshot,
     User,
 )
+from mfa_policy.audit.findings import DeviceRequirement, Finding, RootVerdict, device_findings, judge_root
 from mfa_policy.audit.model import AccountModel, Applied, EffectivePolicies, PlannedPolicy
+from mfa_policy.audit.resource_policies import (
+    Coverage,
+    Guards,
+    ResourceExposure,
+    ResourcePolicies,
+    coverage,
+    guards_from,
+)
 from mfa_policy.policy.validation import CERTIFICATION_LEVELS
 from mfa_policy.verifier.catalog import Catalog
 from mfa_policy.verifier.evaluation import Decision, LayeredPolicySet, PolicySet
@@ -44,8 +53,10 @@ from mfa_policy.verifier.requests import (
     KEYS,
     MFA_SCENARIO,
     NO_MFA_SCENARIOS,
+    KeyModel,
     Principal,
     Scenario,
+    relax_document,
     request_context,
 )
 
@@ -110,11 +121,15 @@ class UserVerdict:
     active_keys: int = 0
     keys_last_used: datetime | None = None
     notes: tuple[str, ...] = ()
+    # Requests same-account resource policies grant without MFA (they make the
+    # user unprotected), and findings on the user's devices (they fail the audit).
+    resource_exposures: tuple[ResourceExposure, ...] = ()
+    findings: tuple[Finding, ...] = ()
 
     @property
     def failing(self) -> bool:
-        """Whether this user makes the audit fail."""
-        return self.verdict in FAILING
+        """Whether this user makes the audit fail: a failing verdict, or a finding."""
+        return self.verdict in FAILING or bool(self.findings)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -132,6 +147,8 @@ class UserVerdict:
                 for e in self.exposures
             ],
             "notes": list(self.notes),
+            "grantedByResourcePolicies": [exposure.as_dict() for exposure in self.resource_exposures],
+            "findings": [finding.as_dict() for finding in self.findings],
         }
 
 
@@ -148,14 +165,25 @@ class AuditReport:
     notes: tuple[str, ...] = ()
     scps: str = "not applied"  # how the service control policies were obtained (SCPS_* of aws.py)
     scp_levels: int = 0
+    # The root user's verdict (None: not read), which resource policies were seen,
+    # and the device requirement findings were checked against (None: none).
+    root: RootVerdict | None = None
+    resource_policies: Coverage = field(default_factory=lambda: Coverage(False))
+    device_requirement: str | None = None
 
     def counts(self) -> dict[str, int]:
         return {verdict: sum(1 for u in self.users if u.verdict == verdict) for verdict in VERDICTS}
 
     @property
+    def findings(self) -> int:
+        """How many findings the users have (each fails the audit)."""
+        return sum(len(user.findings) for user in self.users)
+
+    @property
     def failing(self) -> bool:
-        """Whether someone is unprotected or about to be locked out (the audit exits 1)."""
-        return any(user.failing for user in self.users)
+        """Whether someone is unprotected or about to be locked out, a user has a finding, or the
+        root user fails (the audit exits 1)."""
+        return any(user.failing for user in self.users) or (self.root is not None and self.root.failing)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -168,6 +196,10 @@ class AuditReport:
             "summary": self.counts(),
             "failing": self.failing,
             "notes": list(self.notes),
+            "root": self.root.as_dict() if self.root else None,
+            "resourcePolicies": self.resource_policies.as_dict(),
+            "mfaDevicesRequired": self.device_requirement,
+            "findings": self.findings,
             "users": [user.as_dict() for user in self.users],
         }
 
@@ -283,16 +315,28 @@ def audit(
     now: datetime | None = None,
     examples: int = 3,
     progress: Callable[[int, int], None] | None = None,
+    devices: DeviceRequirement | None = None,
 ) -> AuditReport:
     """One verdict per user of ``snapshot``, worst first.
 
     ``planned``: a policy evaluated as if attached to its groups now (the impact preview).
     ``key_age_days``: access keys used this recently are automation that MFA enforcement breaks.
     ``examples``: how many requests allowed without MFA an unprotected user's verdict names.
+    ``devices``: the devices users must have (findings for those who have others).
     """
     now = now or datetime.now(UTC)
     model = AccountModel(snapshot, planned)
     evaluations: dict[tuple[Any, ...], _PolicySetEvaluation] = {}
+    account_keys = KeyModel(
+        tags_known=all(user.tags is not None for user in snapshot.users),
+        organization_known=model.key_model(snapshot.users[0]).organization_known if snapshot.users else False,
+    )
+    resources = ResourcePolicies(
+        snapshot.resource_policies or (),
+        catalog,
+        lambda document, label: relax_document(document, label, account_keys),
+    )
+    guards: dict[tuple[Any, ...], Guards] = {}
     verdicts = []
     report_notes = _scp_notes(snapshot)
     if planned is not None:
@@ -323,6 +367,31 @@ def audit(
                     Exposure(r.action, r.resource, r.context, evaluation.allowing(effective.identity, r, principal))
                     for r in found
                 )
+        # Same-account resource policies may grant the user directly, whatever the identity
+        # policies say: such a grant without MFA makes the user unprotected.
+        granted: list[ResourceExposure] = []
+        if resources.policies and _has_credentials(user) is not False:
+            granted, granted_notes = resources.exposures(
+                user,
+                snapshot.account_id,
+                snapshot.partition,
+                _named_contexts(principal, _scenarios_for(user)),
+                _guards(guards, effective),
+            )
+            notes += [note for note in granted_notes if note not in notes]
+            if granted:
+                enforced, access = False, True
+            elif not access:
+                # Allowed nothing by its identity policies, even with MFA: a resource policy may
+                # still grant it something once it signs in with MFA (enforcement then takes it).
+                with_mfa, _ = resources.exposures(
+                    user,
+                    snapshot.account_id,
+                    snapshot.partition,
+                    _named_contexts(principal, (MFA_SCENARIO,)),
+                    _guards(guards, effective),
+                )
+                access = bool(with_mfa)
         verdict, verdict_notes = _verdict(user, enforced, access, now, key_age_days)
         if verdict == NO_ACCESS:
             more_notes.append(
@@ -346,6 +415,8 @@ def audit(
                 active_keys=len(credentials.active_keys) if credentials else 0,
                 keys_last_used=max(used) if used else None,
                 notes=tuple(dict.fromkeys(notes + verdict_notes + more_notes)),
+                resource_exposures=tuple(granted),
+                findings=device_findings(user, devices),
             )
         )
         if progress is not None:
@@ -365,7 +436,43 @@ def audit(
         notes=tuple(report_notes),
         scps=snapshot.scp_source,
         scp_levels=len(snapshot.scp_levels),
+        root=judge_root(snapshot.root),
+        resource_policies=coverage(
+            snapshot.resource_policies, snapshot.unread_policies, snapshot.regions, resources.unevaluated
+        ),
+        device_requirement=devices.source if devices else None,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Resource policies: what stops a grant, and the contexts it is tried in
+
+
+@dataclass(frozen=True)
+class _NamedContext:
+    name: str
+    values: Mapping[str, tuple[str, ...]]
+
+
+def _named_contexts(principal: Principal, scenarios: tuple[Scenario, ...]) -> list[_NamedContext]:
+    """The request contexts without MFA, in order of preference, as resource policies are tried in."""
+    return [_NamedContext(scenario.name, request_context(principal, scenario)) for scenario in scenarios]
+
+
+def _guards(cache: dict[tuple[Any, ...], Guards], effective: EffectivePolicies) -> Guards:
+    """The user's identity policies and boundary, whose explicit Deny stops a resource-policy grant
+    (their implicit deny does not: IAM User Guide, "Policy evaluation logic"), and the SCP levels,
+    each of which must also allow; one ``Guards`` per distinct policy set (its compiled layers are
+    what shared answers are keyed by)."""
+    key = effective.key()
+    found = cache.get(key)
+    if found is None:
+        documents = [applied.document for applied in effective.identity]
+        if effective.boundary is not None:
+            documents.append(effective.boundary.document)
+        levels = [PolicySet([applied.document for applied in level]) for level in effective.scp_levels]
+        found = cache[key] = guards_from(documents, levels)
+    return found
 
 
 # ---------------------------------------------------------------------------------------------

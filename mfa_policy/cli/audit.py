@@ -35,6 +35,23 @@ def _group_names(value: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(f"got {value!r}; expected {allowed}.") from None
 
 
+def _regions(value: str) -> tuple[str, ...] | str:
+    from mfa_policy.audit.aws import ALL_REGIONS
+    from mfa_policy.policy.validation import InvalidInputError, check_region
+
+    if value.strip() == ALL_REGIONS:
+        return ALL_REGIONS
+    names = [name.strip() for name in value.split(",")]
+    try:
+        checked = [check_region(name, "--regions") for name in names]
+    except InvalidInputError:
+        raise argparse.ArgumentTypeError(
+            f"got {value!r}; expected 'all' or a comma-separated list of AWS region names such as "
+            "'us-east-1,eu-west-1'."
+        ) from None
+    return tuple(dict.fromkeys(checked))
+
+
 def _days(value: str) -> int:
     if not value.isdigit():
         raise argparse.ArgumentTypeError(f"got {value!r}; expected a whole number of days (0 or more).")
@@ -44,8 +61,9 @@ def _days(value: str) -> int:
 class _Progress:
     """``label: done/total`` on stderr, rewritten in place on a terminal; one line otherwise."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, noun: str = "users") -> None:
         self.label = label
+        self.noun = noun
         self.tty = sys.stderr.isatty()
         self.started = False
 
@@ -54,7 +72,7 @@ class _Progress:
             return
         if not self.tty:
             if not self.started:
-                print(f"{self.label} for {total} users...", file=sys.stderr, flush=True)
+                print(f"{self.label} for {total} {self.noun}...", file=sys.stderr, flush=True)
                 self.started = True
             return
         end = "\n" if done == total else ""
@@ -102,6 +120,98 @@ def _stack_plan(args: argparse.Namespace) -> Callable[[str, str], Any] | None:
     return stack_policy
 
 
+def _device_requirement(args: argparse.Namespace) -> Any:
+    """The devices users must have: ``--mfa-devices`` (with ``--security-key-certification``), else a
+    ``--stack`` that sets ``mfa-policy:mfaDevices`` (for its groups); None for any device. Read
+    before any AWS call, so that bad input fails first."""
+    from mfa_policy.audit.findings import DeviceRequirement
+    from mfa_policy.cli.verify import _certification  # verify's SPEC syntax: one parser for both commands
+    from mfa_policy.policy.validation import (
+        check_certification_needs_security_keys,
+        check_security_key_certification,
+    )
+
+    if args.security_key_certification is not None:
+        check_certification_needs_security_keys(
+            args.security_key_certification, args.mfa_devices or "any", "--security-key-certification", "--mfa-devices"
+        )
+    if args.mfa_devices is not None:
+        if args.mfa_devices != "security_keys":
+            return None
+        if args.security_key_certification is None:
+            return DeviceRequirement("--mfa-devices security_keys")
+        certification = check_security_key_certification(
+            _certification(args.security_key_certification), "--security-key-certification"
+        )
+        return DeviceRequirement("--mfa-devices security_keys --security-key-certification", certification)
+    if not args.stack:
+        return None
+    from mfa_policy.program.config import read_program_config
+    from mfa_policy.program.project import stack_config
+
+    project, config = stack_config(Path(args.cwd), args.stack)
+    settings = read_program_config(lambda key: config.get(f"{project}:{key}"), config).settings
+    if settings.get("mfa_devices") != "security_keys":
+        return None
+    return DeviceRequirement(
+        f"stack {args.stack} sets {project}:mfaDevices security_keys",
+        settings.get("security_key_certification") or {},
+        tuple(settings["group_names"]),
+    )
+
+
+def _root_line(report: Any) -> str | None:
+    root = report.root
+    if root is None:
+        return None
+    state = "FAIL" if root.failing else "ok"
+    return f"Root user: {state}: {root.reason} (centralized root access: {root.central})"
+
+
+def _coverage_lines(report: Any) -> list[str]:
+    """What the report says about resource policies: which were read, and each gap."""
+    coverage = report.resource_policies
+    if not coverage.read:
+        return ["Resource policies: not read: grants to users in bucket, key, queue, topic, secret, function, "
+                "repository and file system policies are not seen"]
+    from mfa_policy.audit.aws_resources import RESOURCE_KINDS
+
+    # Every kind's name ends in "policy": "2 bucket policies".
+    read = ", ".join(
+        f"{count} {RESOURCE_KINDS[kind][0].removesuffix('policy')}{'policy' if count == 1 else 'policies'}"
+        for kind, count in coverage.counts.items()
+        if count
+    ) or "none found"
+    regions = ", ".join(coverage.regions)
+    lines = [f"Resource policies: {read} (read in {regions}; S3 buckets in every region)"]
+    lines += [f"note: {gap}" for gap in coverage.gaps]
+    if any("the credentials lack" in gap for gap in coverage.gaps):
+        lines.append("note: the optional read policy in docs/audit.md (mfa_policy.audit.aws.OPTIONAL_READ_POLICY) "
+                     "grants every read the audit makes")
+    return lines
+
+
+def _caveat(report: Any) -> str:
+    """What the summary must add when the audit did not see every resource policy."""
+    coverage = report.resource_policies
+    if not coverage.read:
+        return " (resource policies were not read: grants there are not seen)"
+    if coverage.gaps:
+        count = len(coverage.gaps)
+        policies = "policy" if count == 1 else "policies"
+        return f" (but {count} resource {policies} could not be read: grants there are not seen)"
+    return ""
+
+
+def _user_lines(user: Any) -> list[str]:
+    """The lines under a user: what it can do without MFA, its findings, its notes."""
+    return (
+        [f"without MFA: {exposure}" for exposure in (*user.exposures, *user.resource_exposures)]
+        + [f"finding: {finding}" for finding in user.findings]
+        + [f"note: {note}" for note in user.notes]
+    )
+
+
 def _display_name(user: Any) -> str:
     """The user as the table and Markdown show it: with its IAM path unless the path is /."""
     return f"{user.path}{user.user}" if user.path != "/" else user.user
@@ -119,6 +229,11 @@ def _print_text(report: Any, catalog_size: int) -> None:
     )
     for note in report.notes:
         print(f"note: {note}")
+    for line in [_root_line(report), *_coverage_lines(report)]:
+        if line is not None:
+            print(line)
+    if report.device_requirement:
+        print(f"Devices: security keys only ({report.device_requirement})")
     print()
     rows = [("USER", "VERDICT", "MFA", "PASSWORD", "ACCESS KEYS", "GROUPS")]
     details: dict[int, list[str]] = {}
@@ -134,7 +249,7 @@ def _print_text(report: Any, catalog_size: int) -> None:
                 ", ".join(user.groups) or "-",
             )
         )
-        lines = [f"without MFA: {exposure}" for exposure in user.exposures] + [f"note: {n}" for n in user.notes]
+        lines = _user_lines(user)
         if lines:
             details[len(rows) - 1] = lines
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
@@ -149,12 +264,18 @@ def _print_text(report: Any, catalog_size: int) -> None:
 def _summary(report: Any) -> str:
     counts = report.counts()
     parts = ", ".join(f"{count} {verdict}" for verdict, count in counts.items())
-    verdict = (
-        "FAIL: someone is unprotected or will be locked out"
-        if report.failing
-        else "OK: nobody is unprotected or about to be locked out"
-    )
-    return f"Summary: {parts}. {verdict}"
+    if report.failing:
+        reasons = []
+        if counts["unprotected"] or counts["will be locked out"]:
+            reasons.append("someone is unprotected or will be locked out")
+        if report.findings:
+            reasons.append(f"{report.findings} device finding{'s' if report.findings != 1 else ''}")
+        if report.root is not None and report.root.failing:
+            reasons.append(f"the root user ({report.root.reason})")
+        verdict = "FAIL: " + "; ".join(reasons)
+    else:
+        verdict = "OK: nobody is unprotected or about to be locked out"
+    return f"Summary: {parts}. {verdict}{_caveat(report)}"
 
 
 def _print_markdown(report: Any, catalog_size: int) -> None:
@@ -166,17 +287,30 @@ def _print_markdown(report: Any, catalog_size: int) -> None:
     )
     for note in report.notes:
         print(f"> note: {note}\n")
+    for line in [_root_line(report), *_coverage_lines(report)]:
+        if line is not None:
+            print(f"> {line}\n")
+    if report.device_requirement:
+        print(f"> Devices: security keys only ({report.device_requirement})\n")
     print("| user | verdict | MFA | password | access keys | groups | allowed without MFA |")
     print("|---|---|---|---|---|---|---|")
+    details = []
     for user in report.users:
         keys = f"{user.active_keys} (used {_when(user.keys_last_used)})" if user.active_keys else "-"
         exposures = "<br>".join(
-            f"`{e.action}` on `{e.resource}` ({e.context}; {', '.join(e.policies)})" for e in user.exposures
+            f"`{e.action}` on `{e.resource}` ({e.context}; {', '.join(e.policies)})"
+            for e in (*user.exposures, *user.resource_exposures)
         )
         print(
             f"| {_display_name(user)} | {_LABELS[user.verdict]} | {', '.join(user.mfa_devices) or '-'} | "
             f"{'yes' if user.password else '-'} | {keys} | {', '.join(user.groups) or '-'} | {exposures or '-'} |"
         )
+        details += [f"- **{_display_name(user)}**: {line}" for line in _user_lines(user)
+                    if not line.startswith("without MFA: ")]
+    if details:
+        # Notes and findings say why a verdict is what it is: every format shows them.
+        print("\n## Findings and notes\n")
+        print("\n".join(details))
     print(f"\n{_summary(report)}")
 
 
@@ -217,6 +351,9 @@ def run_audit(args: argparse.Namespace) -> int:
 
     plan = _stack_plan(args)  # bad stack files fail here, before any AWS call
     scp_levels = _scp_levels(args)
+    devices = _device_requirement(args)
+    if args.no_resource_policies and args.regions is not None:
+        raise BadInput("--regions names where to read resource policies: it has no effect with --no-resource-policies")
     try:
         catalog = load_catalog()
     except RuntimeError as error:  # the catalog's package is missing
@@ -229,6 +366,10 @@ def run_audit(args: argparse.Namespace) -> int:
             progress=_Progress("reading MFA devices"),
             organization=scp_levels is None,
             organization_profile=args.organization_profile,
+            resource_policies=not args.no_resource_policies,
+            regions=args.regions,
+            key_certifications=bool(devices and devices.certification),
+            policy_progress=_Progress("reading resource policies", "policies"),
         )
     except AuditError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -244,6 +385,7 @@ def run_audit(args: argparse.Namespace) -> int:
         planned=planned,
         key_age_days=args.key_age_days,
         progress=_Progress("evaluating policies"),
+        devices=devices,
     )
     _print_report(report, len(catalog), args)
     return 1 if report.failing else 0
@@ -294,5 +436,31 @@ def register(commands: Any) -> None:
         metavar="P",
         help="read the SCPs with this profile (the management account or a delegated administrator) "
         "while the account is read with --profile",
+    )
+    reads = audit.add_argument_group("resource policies and devices")
+    reads.add_argument(
+        "--no-resource-policies",
+        action="store_true",
+        help="do not read S3 bucket, KMS key, SQS queue, SNS topic, Secrets Manager, Lambda, ECR and EFS policies "
+        "(their grants to users are then not seen; the report says so)",
+    )
+    reads.add_argument(
+        "--regions",
+        type=_regions,
+        metavar="R1,R2|all",
+        help="the regions whose resource policies to read (default: the session's region; all: every region "
+        "enabled for the account; S3 buckets are read in every region)",
+    )
+    reads.add_argument(
+        "--mfa-devices",
+        choices=("any", "security_keys"),
+        help="security_keys: report each enrolled user whose devices are not all security keys, as findings "
+        "that fail the audit (default: a --stack's mfa-policy:mfaDevices, else any)",
+    )
+    reads.add_argument(
+        "--security-key-certification",
+        metavar="SPEC",
+        help="with --mfa-devices security_keys: accepted levels per certification, as for verify, e.g. "
+        "'fido=L2,L3;fips-140-3=L2'; keys without one are findings (reads iam:GetMFADevice)",
     )
     audit.set_defaults(handler=run_audit)

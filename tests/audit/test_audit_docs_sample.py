@@ -8,15 +8,21 @@ account in moto (server mode, through the IAM API), runs the command line, and c
 
 from __future__ import annotations
 
+import json
 import re
 import sys
+from pathlib import Path
+
+import boto3
+
+if __name__ == "__main__":  # run as a script: the tests' folder holds conftest
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from test_audit_moto import (  # noqa: F401  (fixtures)
     ACCOUNT,
     ALLOW_ALL,
     Account,
     account,
-    credentials_env,
     moto_url,
 )
 
@@ -52,6 +58,13 @@ def build(account: Account) -> None:
     account.user("uploader", attach=(admin, carve_out), password=True, device="virtual")
     account.user("intern", password=True)  # no policy: allowed nothing, even with MFA
     account.user("retired", groups=("operators",))
+    # No identity policy at all, but a bucket policy grants it reads: unprotected all the same.
+    account.user("report-reader", use_key=True)
+    s3 = boto3.client("s3", endpoint_url=account.url, region_name="us-east-1")
+    s3.create_bucket(Bucket="reports")
+    s3.put_bucket_policy(Bucket="reports", Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "ReportReader", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/report-reader"},
+        "Action": "s3:GetObject", "Resource": "arn:aws:s3:::reports/*"}]}))
 
 
 def _normalized(text: str) -> str:
@@ -73,18 +86,21 @@ def test_the_docs_sample_is_real_output(account, capsys):
     readme = (ROOT / "README.md").read_text().split("### Who is protected? `audit`", 1)[1].split("\n## ", 1)[0]
     sample = [line[4:] for line in readme.splitlines() if line.startswith("    ") and not line.startswith("    pip")]
     lines = _normalized(output).splitlines()
-    shown = [line for line in sample if not line.startswith(("mfa-policy audit", "..."))]
+    shown = [line for line in sample if not line.startswith(("mfa-policy audit", "...", "  "))]
     assert shown and all(_normalized(line).split(" FAIL:")[0] in "\n".join(lines) for line in shown), shown
 
 
 if __name__ == "__main__":  # print the sample, to paste into the docs
     import logging
-
-    import boto3
+    import os
 
     from conftest import moto_server
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # moto's fake keys, as the tests' credentials_env sets them: nothing from this machine.
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                        ("AWS_DEFAULT_REGION", "us-east-1")):
+        os.environ[name] = value
     with moto_server() as url:
         build(Account(url, boto3.client("iam", endpoint_url=url, region_name="us-east-1")))
         sys.exit(main(["audit", "--endpoint-url", url]))

@@ -18,14 +18,11 @@ built through the IAM API. What moto does not do (and where each test says so):
 from __future__ import annotations
 
 import base64
-import contextlib
-import http.server
 import json
 import logging
 import shutil
 import subprocess
 import sys
-import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -36,7 +33,9 @@ from typing import Any, ClassVar
 import boto3
 import pytest
 
-from conftest import ROOT, moto_server
+from conftest import ROOT, enforcing_iam, moto_server
+from conftest import StubEndpoint as _StubEndpoint
+from conftest import serving as _serving
 from mfa_policy.audit.aws import HARDWARE_TOTP, SECURITY_KEY, VIRTUAL, AuditError, read_account
 from mfa_policy.audit.verdicts import (
     LOCKED_OUT,
@@ -66,19 +65,6 @@ def moto_url() -> Iterator[str]:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per request otherwise
     with moto_server() as url:
         yield url
-
-
-@pytest.fixture
-def credentials_env(monkeypatch, tmp_path) -> None:
-    """Fake static keys only: no profile, config file or instance metadata from this machine."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL", "AWS_MAX_ATTEMPTS"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 @dataclass
@@ -233,9 +219,13 @@ def test_planned_policy_previews_the_impact(account, catalog):
 def test_cli_json_and_exit_codes(account, capsys):
     _enforced_group(account)
     account.user("alice", groups=("developers",), password=True, device="virtual")
-    assert main(["audit", "--endpoint-url", account.url, "--json"]) == 0
+    # moto's credential report has no <root_account> row and its GetAccountSummary no
+    # AccountPasswordPresent: the root user may have a password, has no MFA device, and fails the
+    # audit (the exit code with a known root user: test_audit_reads.py). The users pass.
+    assert main(["audit", "--endpoint-url", account.url, "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert report["summary"]["protected"] == 1 and report["failing"] is False
+    assert report["summary"]["protected"] == 1 and report["failing"] is True
+    assert report["root"]["failing"] and report["root"]["password"] is None
     assert report["users"][0]["mfaDevices"] == [VIRTUAL]
 
     account.user("dave", attach=(account.policy("allow-all", ALLOW_ALL),), password=True)
@@ -244,6 +234,7 @@ def test_cli_json_and_exit_codes(account, capsys):
     assert out.splitlines()[0].startswith(f"MFA audit of account {ACCOUNT} (aws), as the account stands: 2 users")
     assert "dave   UNPROTECTED" in out and "without MFA: iam:CreateAccessKey" in out
     assert out.splitlines()[-1].startswith("Summary: 1 unprotected, 0 will be locked out, 0 must enroll, 1 protected")
+    assert "FAIL: someone is unprotected or will be locked out; the root user (" in out.splitlines()[-1]
 
 
 def test_cli_stack_and_groups_preview(account, capsys):
@@ -279,7 +270,8 @@ def test_a_security_keys_stack_says_which_devices_users_can_enroll(account, tmp_
     account.iam.create_group(GroupName="developers")
     account.iam.attach_group_policy(GroupName="developers", PolicyArn=account.policy("allow-all", ALLOW_ALL))
     account.user("carol", groups=("developers",), password=True)
-    assert main(["audit", "--endpoint-url", account.url, "--stack", "keys", "--cwd", str(tmp_path), "--json"]) == 0
+    # Exit 1 for moto's root user alone (see test_cli_json_and_exit_codes).
+    assert main(["audit", "--endpoint-url", account.url, "--stack", "keys", "--cwd", str(tmp_path), "--json"]) == 1
     (carol,) = json.loads(capsys.readouterr().out)["users"]
     assert carol["verdict"] == MUST_ENROLL
     assert carol["notes"] == ["can enroll alone only: security key (not virtual, hardware TOTP)"]
@@ -347,7 +339,7 @@ def test_a_stack_for_another_account_is_refused(account, tmp_path, capsys):
 def test_progress_goes_to_stderr_for_many_users(account, capsys):
     for index in range(26):
         account.iam.create_user(UserName=f"user{index:02d}")
-    assert main(["audit", "--endpoint-url", account.url, "--json"]) == 0
+    assert main(["audit", "--endpoint-url", account.url, "--json"]) == 1  # moto's root user alone
     captured = capsys.readouterr()
     # Not a terminal here: one line per phase (on a terminal, a counter rewritten in place).
     assert captured.err == "reading MFA devices for 26 users...\nevaluating policies for 26 users...\n"
@@ -382,44 +374,11 @@ def test_access_denied_names_the_missing_permission(account, monkeypatch, capsys
     key = account.iam.create_access_key(UserName="auditor")["AccessKey"]
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
-    _post(f"{account.url}/moto-api/reset-auth", b"0")
-    try:
+    with enforcing_iam(account.url):
         assert main(["audit", "--endpoint-url", account.url]) == 2
-    finally:
-        _post(f"{account.url}/moto-api/reset-auth", b"inf")
     err = capsys.readouterr().err
     assert err.startswith("error: access denied: the credentials lack iam:GenerateCredentialReport.")
     assert '"iam:ListMFADevices"' in err and err.count("\n") == 1
-
-
-class _StubEndpoint(http.server.BaseHTTPRequestHandler):
-    """A stand-in AWS endpoint on 127.0.0.1: ``answer(params)`` gives the status and XML body."""
-
-    def answer(self, params: dict[str, str]) -> tuple[int, bytes]:
-        raise NotImplementedError
-
-    def do_POST(self) -> None:
-        params = dict(urllib.parse.parse_qsl(self.rfile.read(int(self.headers["Content-Length"])).decode()))
-        status, body = self.answer(params)
-        self.send_response(status)
-        self.send_header("Content-Type", "text/xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def _serving(handler: type[_StubEndpoint]) -> Iterator[str]:
-    """Serve ``handler`` on a free port of 127.0.0.1; yield its URL."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
 
 
 class _Throttling(_StubEndpoint):
@@ -519,6 +478,10 @@ def _stub_answer(action: str, params: dict[str, str]) -> str:
         )
     if action == "GenerateCredentialReport":
         result = "<State>COMPLETE</State>"
+    elif action == "GetAccountSummary":  # the root user: test_audit_reads.py reads it in full
+        result = "<SummaryMap><entry><key>AccountMFAEnabled</key><value>1</value></entry></SummaryMap>"
+    elif action == "ListOrganizationsFeatures":
+        result = "<EnabledFeatures/>"
     elif action == "GetCredentialReport":
         result = f"<Content>{report}</Content><ReportFormat>text/csv</ReportFormat>"
     else:
@@ -536,7 +499,7 @@ class _Paging(_StubEndpoint):
 
 def test_pages_are_followed(credentials_env):
     with _serving(_Paging) as url:
-        snapshot = read_account(endpoint_url=url, page_size=1)
+        snapshot = read_account(endpoint_url=url, page_size=1, resource_policies=False)
     assert ("GetAccountAuthorizationDetails", "page-2", "1") in _Paging.seen
     assert ("ListMFADevices", "device-2", "1") in _Paging.seen
     (ann,) = snapshot.users
