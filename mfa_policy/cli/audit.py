@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mfa_policy.cli.common import BadInput
+from mfa_policy.cli.common import BadInput, add_output_format
 
 # Progress is shown on stderr only for accounts with more users than this.
 _PROGRESS_THRESHOLD = 25
@@ -208,7 +208,7 @@ def run_audit(args: argparse.Namespace) -> int:
         key_age_days=args.key_age_days,
         progress=_Progress("evaluating policies"),
     )
-    if args.json:
+    if args.format == "json":
         print(
             json.dumps(
                 {
@@ -255,9 +255,7 @@ def register(commands: Any) -> None:
         help="preview the impact: as if the default policy were attached to these groups (g1,g2) now",
     )
     audit.add_argument("--cwd", default=".", help="project folder holding Pulumi.yaml, for --stack (default: .)")
-    output = audit.add_mutually_exclusive_group()
-    output.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    output.add_argument("--format", choices=("markdown",), help="print a Markdown table instead")
+    add_output_format(audit, "audit")
     audit.add_argument(
         "--key-age-days",
         type=_days,

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mfa_policy.cli.common import BadInput
+from mfa_policy.cli.common import BadInput, add_output_format
 from mfa_policy.policy.validation import InvalidInputError, check_account_id
 
 # Inputs worth showing per resource type in the text preview; the policy document is printed once.
@@ -65,7 +65,7 @@ def run_preview(args: argparse.Namespace) -> int:
     else:
         documents = {"": json.loads(run.outputs["policyDocument"])}
         outputs = {key: value for key, value in run.outputs.items() if key != "policyDocument"}
-    if args.json:
+    if args.format == "json":
         report: dict[str, Any] = {
             "stack": result.stack,
             "accountId": result.account_id,
@@ -80,18 +80,47 @@ def run_preview(args: argparse.Namespace) -> int:
             report["policyDocuments"] = documents
         print(json.dumps(report, indent=2))
         return 0
-    print(f"Offline preview of stack {result.stack!r}: the Pulumi SDK's mock engine ran __main__.py;")
-    print("nothing was sent to AWS. `pulumi up` would create:")
+    if args.format == "markdown":
+        _print_markdown(result, resources, outputs, documents)
+    else:
+        _print_text(result, resources, outputs, documents)
+    return 0
+
+
+def _shown(value: Any) -> str:
+    """An input or output value as the user wrote it in their stack file: JSON, not a Python repr."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _where(result: Any, outputs: dict[str, Any], documents: dict[str, Any]) -> tuple[str, str]:
+    """(what the preview reaches: account, organization or accounts; its text)."""
     if "" in documents:
         account = result.account_id
         if result.account_is_placeholder:
             account += " (placeholder: pass --account-id or set mfa-policy:accountId for the real one)"
-        print(f"  account: {account}")
-    elif "scpId" in outputs:
-        print("  organization: the SCP's targets and the StackSet's OUs (every account in them, now and later)")
+        return "account", account
+    if "scpId" in outputs:
+        return "organization", "the SCP's targets and the StackSet's OUs (every account in them, now and later)"
+    return "accounts", ", ".join(f"{name} ({entry['accountId']})" for name, entry in outputs.items())
+
+
+def _document_title(name: str, accounts: Any) -> str:
+    if name == "":
+        title = "Policy document"
+    elif name in accounts:
+        title = f"Policy document ({name})"
     else:
-        reached = [f"{name} ({entry['accountId']})" for name, entry in outputs.items()]
-        print(f"  accounts: {', '.join(reached)}")
+        title = name[0].upper() + name[1:]  # "Service control policy", "StackSet template"
+    return f"{title} (output {_DOCUMENT_OUTPUTS.get(name, 'policyDocument')})"
+
+
+def _print_text(
+    result: Any, resources: list[dict[str, Any]], outputs: dict[str, Any], documents: dict[str, Any]
+) -> None:
+    print(f"Offline preview of stack {result.stack!r}: the Pulumi SDK's mock engine ran __main__.py;")
+    print("nothing was sent to AWS. `pulumi up` would create:")
+    kind, where = _where(result, outputs, documents)
+    print(f"  {kind}: {where}")
     print(f"  partition: {result.partition}")
     print()
     for resource in resources:
@@ -99,22 +128,41 @@ def run_preview(args: argparse.Namespace) -> int:
         print(f"+ {resource['type']}  {resource['name']}{parent}")
         for key in _KEY_INPUTS:
             if key in resource["inputs"]:
-                print(f"      {key}: {resource['inputs'][key]}")
+                print(f"      {key}: {_shown(resource['inputs'][key])}")
     print()
     print("Outputs:")
     for key, value in outputs.items():
-        print(f"  {key}: {value}")
+        print(f"  {key}: {_shown(value)}")
     for name, document in documents.items():
         print()
-        if name == "":
-            title = "Policy document"
-        elif name in run.outputs.get("accounts", {}):
-            title = f"Policy document ({name})"
-        else:
-            title = name[0].upper() + name[1:]  # "Service control policy", "StackSet template"
-        print(f"{title} (output {_DOCUMENT_OUTPUTS.get(name, 'policyDocument')}):")
+        print(f"{_document_title(name, result.run.outputs.get('accounts', {}))}:")
         print(json.dumps(document, indent=2))
-    return 0
+
+
+def _print_markdown(
+    result: Any, resources: list[dict[str, Any]], outputs: dict[str, Any], documents: dict[str, Any]
+) -> None:
+    print(f"# Offline preview of stack `{result.stack}`\n")
+    print("The Pulumi SDK's mock engine ran `__main__.py`; nothing was sent to AWS.\n")
+    kind, where = _where(result, outputs, documents)
+    print(f"- {kind}: {where}")
+    print(f"- partition: {result.partition}\n")
+    print("## What `pulumi up` would create\n")
+    print("| type | name | parent | inputs |")
+    print("|---|---|---|---|")
+    for resource in resources:
+        inputs = "<br>".join(
+            f"{key}: `{_shown(resource['inputs'][key])}`" for key in _KEY_INPUTS if key in resource["inputs"]
+        )
+        print(f"| `{resource['type']}` | {resource['name']} | {resource['parent'] or '-'} | {inputs or '-'} |")
+    print("\n## Outputs\n")
+    for key, value in outputs.items():
+        print(f"- {key}: `{_shown(value)}`")
+    for name, document in documents.items():
+        print(f"\n## {_document_title(name, result.run.outputs.get('accounts', {}))}\n")
+        print("```json")
+        print(json.dumps(document, indent=2))
+        print("```")
 
 
 def register(commands: Any) -> None:
@@ -131,6 +179,6 @@ def register(commands: Any) -> None:
         type=_account_id,
         help="account the caller identity answers with (default: the stack's mfa-policy:accountId, else a placeholder)",
     )
-    preview.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_output_format(preview, "preview")
     preview.add_argument("--cwd", default=".", help="project folder holding Pulumi.yaml (default: .)")
     preview.set_defaults(handler=run_preview)

