@@ -22,9 +22,10 @@ from typing import Any
 import pulumi
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
+from mfa_policy.policy.validation import PLACEHOLDER_ACCOUNT_ID
+
 __all__ = ["CALLER_IDENTITY_TOKEN", "GET_GROUP_TOKEN", "INVOKES", "PARTITION_TOKEN", "Mocks"]
 
-PLACEHOLDER_ACCOUNT_ID = "123456789012"
 
 CALLER_IDENTITY_TOKEN = "aws:index/getCallerIdentity:getCallerIdentity"
 PARTITION_TOKEN = "aws:index/getPartition:getPartition"

@@ -106,8 +106,9 @@ def _display_name(user: Any) -> str:
     return f"{user.path}{user.user}" if user.path != "/" else user.user
 
 
-def _when(value: Any) -> str:
-    return value.date().isoformat() if value else "never"
+def _last_used(value: Any) -> str:
+    """``used 2026-11-28``, or ``never used``."""
+    return f"used {value.date().isoformat()}" if value else "never used"
 
 
 def _print_text(report: Any, catalog_size: int) -> None:
@@ -122,7 +123,7 @@ def _print_text(report: Any, catalog_size: int) -> None:
     rows = [("USER", "VERDICT", "MFA", "PASSWORD", "ACCESS KEYS", "GROUPS")]
     details: dict[int, list[str]] = {}
     for user in report.users:
-        keys = f"{user.active_keys} (used {_when(user.keys_last_used)})" if user.active_keys else "-"
+        keys = f"{user.active_keys} ({_last_used(user.keys_last_used)})" if user.active_keys else "-"
         rows.append(
             (
                 _display_name(user),
@@ -168,7 +169,7 @@ def _print_markdown(report: Any, catalog_size: int) -> None:
     print("| user | verdict | MFA | password | access keys | groups | allowed without MFA |")
     print("|---|---|---|---|---|---|---|")
     for user in report.users:
-        keys = f"{user.active_keys} (used {_when(user.keys_last_used)})" if user.active_keys else "-"
+        keys = f"{user.active_keys} ({_last_used(user.keys_last_used)})" if user.active_keys else "-"
         exposures = "<br>".join(
             f"`{e.action}` on `{e.resource}` ({e.context}; {', '.join(e.policies)})" for e in user.exposures
         )

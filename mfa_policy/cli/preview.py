@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mfa_policy.cli.common import BadInput, add_output_format
+from mfa_policy.cli.common import BadInput, add_output_format, argument_type
 from mfa_policy.policy.validation import InvalidInputError, check_account_id
 
 # Inputs worth showing per resource type in the text preview; the policy document is printed once.
@@ -18,13 +18,6 @@ _KEY_INPUTS += ("stackSetInstanceRegion",)
 _DOCUMENT_INPUTS = ("policy", "content", "templateBody")
 
 
-def _account_id(value: str) -> str:
-    try:
-        return check_account_id(value, "--account-id")
-    except InvalidInputError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
 # Where the documents printed apart come from, for the reader looking for the outputs.
 _DOCUMENT_OUTPUTS = {"service control policy": "scpDocument", "StackSet template": "stackSetTemplate"}
 
@@ -33,12 +26,26 @@ def run_preview(args: argparse.Namespace) -> int:
     import pulumi
 
     from mfa_policy.program.preview import preview_stack
+    from mfa_policy.program.project import ProjectError
 
     try:
         result = preview_stack(Path(args.cwd), args.stack, args.account_id)
     except pulumi.RunError as error:  # what `pulumi up` would print as one line: a bad config value
         raise BadInput(str(error)) from None
+    except SyntaxError as error:
+        where = f"{error.filename}, line {error.lineno}" if error.filename else f"line {error.lineno}"
+        raise BadInput(f"the program does not parse: {error.msg} ({where})") from None
+    except Exception as error:
+        if isinstance(error, (ProjectError, InvalidInputError)):
+            raise
+        raise BadInput(f"the program raised {_one_line(error)}") from None
     run = result.run
+    if args.account_id is not None and ("accounts" in run.outputs or "scpDocument" in run.outputs):
+        what = "mfa-policy:organization" if "scpDocument" in run.outputs else "mfa-policy:accounts"
+        raise BadInput(
+            f"--account-id: stack {args.stack!r} sets {what}, so each account comes from the stack itself "
+            "(the organization's members, or each entry's role ARN), never from --account-id; drop --account-id"
+        )
     resources: list[dict[str, Any]] = [
         {
             "type": resource.type,
@@ -62,9 +69,16 @@ def run_preview(args: argparse.Namespace) -> int:
         if run.outputs["stackSetTemplate"]:
             documents["StackSet template"] = json.loads(run.outputs["stackSetTemplate"])
         outputs = {key: value for key, value in run.outputs.items() if key not in ("scpDocument", "stackSetTemplate")}
-    else:
+    elif "policyDocument" in run.outputs:
         documents = {"": json.loads(run.outputs["policyDocument"])}
         outputs = {key: value for key, value in run.outputs.items() if key != "policyDocument"}
+    else:
+        exported = ", ".join(sorted(run.outputs)) or "nothing"
+        raise BadInput(
+            f"the program in {args.cwd} exports no policyDocument (nor scpDocument or accounts; it exports "
+            f"{exported}): preview prints what the mfa-policy program (this repository's __main__.py) builds; "
+            "for another program, use `pulumi preview`"
+        )
     if args.format == "json":
         report: dict[str, Any] = {
             "stack": result.stack,
@@ -85,6 +99,17 @@ def run_preview(args: argparse.Namespace) -> int:
     else:
         _print_text(result, resources, outputs, documents)
     return 0
+
+
+def _one_line(error: BaseException) -> str:
+    """``ValueError: boom (__main__.py, line 3)``: the error and where the program raised it."""
+    import traceback
+
+    frames = traceback.extract_tb(error.__traceback__)
+    programs = [frame for frame in frames if frame.filename.endswith("__main__.py")]
+    where = f" ({programs[-1].filename}, line {programs[-1].lineno})" if programs else ""
+    message = " ".join(str(error).split())
+    return f"{type(error).__name__}{': ' + message if message else ''}{where}"
 
 
 def _shown(value: Any) -> str:
@@ -176,7 +201,7 @@ def register(commands: Any) -> None:
     preview.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to use (default: dev)")
     preview.add_argument(
         "--account-id",
-        type=_account_id,
+        type=argument_type(check_account_id, "--account-id"),
         help="account the caller identity answers with (default: the stack's mfa-policy:accountId, else a placeholder)",
     )
     add_output_format(preview, "preview")

@@ -22,6 +22,10 @@ _TAGS_MAX = 50
 _TAG_KEY_MAX = 128
 _TAG_VALUE_MAX = 256
 _ACCOUNT_ID = re.compile(r"\d{12}", re.ASCII)
+# The account shown when none is known (preview, verify and explain without a stack's accountId):
+# the example account AWS's own documentation uses most, moto's default account, and the default of
+# mfa_policy.testing.Mocks, so that an offline preview, a verify and a mock test name the same one.
+PLACEHOLDER_ACCOUNT_ID = "123456789012"
 
 IAM_NAME_RULE = "1-128 characters of letters, digits and +=,.@_-"
 
@@ -78,6 +82,31 @@ def check_positive_int(value: Any, key: str) -> int:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise InvalidInputError(key, value, "a whole number of seconds greater than 0")
+    return value
+
+
+# The longest an MFA session can last, so the largest max MFA age that means anything: AWS STS's
+# GetSessionToken (the MFA session of an IAM user) accepts DurationSeconds "from 900 seconds (15
+# minutes) to 129,600 seconds (36 hours)" (AWS STS API Reference, GetSessionToken); role sessions,
+# the console's included, last at most 12 hours (IAM API Reference, CreateRole MaxSessionDuration).
+# aws:MultiFactorAuthAge can never exceed it: a larger limit would limit nothing.
+MAX_MFA_AGE_SECONDS = 129_600
+MAX_MFA_AGE_RULE = (
+    f"a whole number of seconds from 1 to {MAX_MFA_AGE_SECONDS} (36 hours, the longest MFA session AWS issues: "
+    "GetSessionToken's maximum)"
+)
+
+
+def check_max_mfa_age(value: Any, key: str = "max_mfa_age_seconds", rule: str = MAX_MFA_AGE_RULE) -> int:
+    """Return ``value`` as an ``int`` if it is a max MFA age AWS can have: 1 to 129,600 seconds.
+
+    A float with no fraction counts, as in ``check_positive_int``. ``rule`` is what the message
+    says is allowed (config adds "or 0 for no limit").
+    """
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_MFA_AGE_SECONDS:
+        raise InvalidInputError(key, value, rule)
     return value
 
 

@@ -55,8 +55,18 @@ def test_verify_json_says_pass_or_fail_overall(capsys):
 
 
 def test_verify_markdown(capsys):
-    assert main(["verify", "--policy-file", str(ROOT / "tests" / "data" / "aws-reference-policy.json"),
-                 "--format", "markdown"]) == 1
+    assert (
+        main(
+            [
+                "verify",
+                "--policy-file",
+                str(ROOT / "tests" / "data" / "aws-reference-policy.json"),
+                "--format",
+                "markdown",
+            ]
+        )
+        == 1
+    )
     out = capsys.readouterr().out
     assert out.startswith("# Verifying policy file ")
     assert "| G5 | no collateral damage | pass |" in out
@@ -71,7 +81,7 @@ def test_explain_text_is_aligned_columns_without_markdown(capsys):
     assert "|" not in out and "`" not in out and "\n#" not in out
     lines = out.splitlines()
     header = next(line for line in lines if line.startswith("GROUP "))
-    assert header.split() [:3] == ["GROUP", "ACTION", "KEYS"]
+    assert header.split()[:3] == ["GROUP", "ACTION", "KEYS"]
     row = next(line for line in lines if "iam:EnableMFADevice" in line)
     assert row.split() == ["bootstrap", "iam:EnableMFADevice", "allow", "deny", "allow", "deny", "allow", "deny"]
     assert row.index("iam:EnableMFADevice") == header.index("ACTION")
