@@ -92,7 +92,7 @@ class Mocks(pulumi.runtime.Mocks):
         if roles and isinstance(roles[0], dict) and str(roles[0].get("roleArn", "")).count(":") >= 5:
             self.provider_accounts.setdefault(name, roles[0]["roleArn"].split(":")[4])
 
-    def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         self.calls.append(args)
         self.events.append(args.token)
         account = self.account_for(args.provider)
@@ -124,7 +124,7 @@ class Mocks(pulumi.runtime.Mocks):
             }, []
         return {}, []
 
-    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         self.created.append((args.typ, args.name))
         self.events.append(args.name)
         state = dict(args.inputs)

@@ -30,6 +30,41 @@ PLACEHOLDER_ACCOUNT_ID = "123456789012"
 IAM_NAME_RULE = "1-128 characters of letters, digits and +=,.@_-"
 
 
+def is_output(value: Any) -> bool:
+    """Whether ``value`` is a Pulumi ``Output`` or an unknown value (duck-typed: this module is pure)."""
+    kind = type(value)
+    return kind.__name__ in ("Output", "Unknown") and kind.__module__.startswith("pulumi.")
+
+
+def contains_output(value: Any) -> bool:
+    """Whether ``value`` is, or holds in a list or mapping, a Pulumi ``Output`` or unknown value."""
+    if is_output(value):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(contains_output(item) for item in value)
+    if isinstance(value, Mapping):
+        return any(contains_output(item) for item in value.values())
+    return False
+
+
+def shown(value: Any) -> str:
+    """``value`` as a message shows it: Python's repr, but an output as ``<output>`` and a resource
+    as ``<aws.iam.Group 'name'>``, never ``<pulumi.output.Output object at 0x...>``."""
+    if is_output(value):
+        return "<unknown>" if type(value).__name__ == "Unknown" else "<output>"
+    if isinstance(value, list):
+        return "[" + ", ".join(shown(item) for item in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(shown(item) for item in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{shown(key)}: {shown(item)}" for key, item in value.items()) + "}"
+    kind = type(value)
+    if kind.__module__.startswith("pulumi_aws.") and hasattr(value, "_name"):
+        service = kind.__module__.split(".")[1]
+        return f"<aws.{service}.{kind.__name__} {value._name!r}>"
+    return repr(value)
+
+
 class InvalidInputError(ValueError):
     """A config value or argument that breaks its rule; the message names the key."""
 
@@ -37,7 +72,7 @@ class InvalidInputError(ValueError):
         self.key = key
         self.value = value
         self.allowed = allowed
-        super().__init__(f"{key}: got {value!r}; expected {allowed}.")
+        super().__init__(f"{key}: got {shown(value)}; expected {allowed}.")
 
 
 def check_account_id(value: Any, key: str = "account_id") -> str:
