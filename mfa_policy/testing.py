@@ -22,6 +22,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
+from mfa_policy.policy.partitions import dns_suffix
 from mfa_policy.policy.validation import PLACEHOLDER_ACCOUNT_ID
 
 __all__ = ["CALLER_IDENTITY_TOKEN", "GET_GROUP_TOKEN", "INVOKES", "PARTITION_TOKEN", "Mocks"]
@@ -38,7 +39,6 @@ INVOKES: dict[str, str] = {
 }
 """The invokes a test of a program using RequireMfaPolicy must answer, and the fields it reads."""
 
-_DNS_SUFFIX = {"aws": "amazonaws.com", "aws-cn": "amazonaws.com.cn", "aws-us-gov": "amazonaws.com"}
 
 
 class Mocks(pulumi.runtime.Mocks):
@@ -100,7 +100,7 @@ class Mocks(pulumi.runtime.Mocks):
             arn = self.caller_arn or f"arn:{self.partition}:sts::{account}:assumed-role/deployer/offline-preview"
             return {"accountId": account, "arn": arn, "userId": "AROAEXAMPLEOFFLINE:offline-preview", "id": account}, []
         if args.token == PARTITION_TOKEN:
-            suffix = _DNS_SUFFIX[self.partition]
+            suffix = dns_suffix(self.partition)
             return {
                 "partition": self.partition,
                 "dnsSuffix": suffix,

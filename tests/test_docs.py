@@ -74,3 +74,10 @@ def test_using_the_component_md_lists_every_argument_of_require_mfa_policy():
     page = (ROOT / "docs" / "using-the-component.md").read_text()
     rows = re.findall(r"^\| `([a-z_]+)` \|", page, re.MULTILINE)
     assert set(RequireMfaPolicyArgs.__annotations__) <= set(rows)
+
+
+def test_install_commands_say_where_from():
+    # The package is on no index: every pip command for it names the Git repository and a tag.
+    for page in PAGES:
+        for command in re.findall(r"pip install '?mfa-policy[^'`\n]*", page.read_text()):
+            assert " @ git+<repository URL>@v" in command, (page.name, command)

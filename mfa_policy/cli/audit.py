@@ -242,7 +242,7 @@ def register(commands: Any) -> None:
         description="Read one AWS account (read-only calls) and decide, for every IAM user, whether its "
         "policies enforce MFA, with the verifier's evaluator over every AWS action. Exit 0: nobody is "
         "unprotected or about to be locked out; 1: someone is; 2: bad input or an AWS error. "
-        "Needs boto3: pip install 'mfa-policy[audit]'.",
+        "Needs the audit extra (boto3): see the README's installing section.",
     )
     audit.add_argument("--profile", help="AWS profile to read the account with (default: the usual chain)")
     audit.add_argument("--region", help="AWS region for the STS endpoint (IAM is global; default: the profile's)")

@@ -287,7 +287,7 @@ def build_policy_document(
 
     Args:
         account_id: the 12-digit account every ARN names.
-        partition: ``aws``, ``aws-cn`` or ``aws-us-gov``.
+        partition: one of AWS's partitions (``PARTITIONS``: ``aws``, ``aws-cn``, ``aws-us-gov``, ...).
         allow_password_change_without_mfa: let users change their own password without MFA, for
             the first sign-in when AWS forces a new password before the MFA page. Off by default,
             as AWS recommends.

@@ -11,7 +11,10 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+from mfa_policy.policy.partitions import partition_ids, partition_of_region
+
+# Every partition AWS publishes (botocore's partitions data, vendored: mfa_policy/policy/partitions.py).
+PARTITIONS = partition_ids()
 
 # IAM's documented patterns (IAM API reference, CreateGroup / CreatePolicy).
 _IAM_NAME = re.compile(r"[\w+=,.@-]{1,128}", re.ASCII)
@@ -268,7 +271,6 @@ def check_certification_needs_security_keys(
 # AWS Organizations' documented patterns (Organizations API reference, AttachPolicy's TargetId).
 _ROOT_ID = re.compile(r"r-[0-9a-z]{4,32}", re.ASCII)
 _OU_ID = re.compile(r"ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}", re.ASCII)
-_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}", re.ASCII)
 CALL_AS = ("SELF", "DELEGATED_ADMIN")
 TARGETS_RULE = (
     "a non-empty list of distinct organization targets: the root ('r-' and 4-32 lowercase letters "
@@ -305,8 +307,10 @@ def check_targets(value: Any, key: str = "targets") -> tuple[str, ...]:
 
 def check_region(value: Any, key: str = "region") -> str:
     """Return ``value`` if it looks like an AWS region name, such as ``eu-west-1``."""
-    if not isinstance(value, str) or not _REGION.fullmatch(value):
-        raise InvalidInputError(key, value, "an AWS region name such as 'us-east-1' or 'eu-west-1'")
+    if not isinstance(value, str) or partition_of_region(value) is None:
+        raise InvalidInputError(
+            key, value, "an AWS region name such as 'us-east-1' or 'eu-west-1', in one of AWS's partitions"
+        )
     return value
 
 

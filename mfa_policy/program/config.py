@@ -20,6 +20,7 @@ from mfa_policy.policy.document import DOCUMENT_OPTIONS, SELF_SERVICE_NAMES
 from mfa_policy.policy.validation import (
     CERTIFICATION_RULE,
     MAX_MFA_AGE_RULE,
+    PARTITIONS,
     InvalidInputError,
     check_account_id,
     check_bool,
@@ -173,8 +174,9 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
 
 ACCOUNTS_KEY = f"{NAMESPACE}:accounts"
 _ACCOUNT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
-_ROLE_ARN = re.compile(r"arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role/[\w+=,.@/-]{1,512}", re.ASCII)
-_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}")
+_ROLE_ARN = re.compile(
+    rf"arn:({'|'.join(re.escape(p) for p in PARTITIONS)}):iam::(\d{{12}}):role/[\w+=,.@/-]{{1,512}}", re.ASCII
+)
 _ACCOUNTS_RULE = (
     "a list of {name, roleArn, region?} entries: distinct names of letters, digits, - and _ "
     "(at most 63), an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>), an optional region such "
@@ -212,7 +214,10 @@ def _account_entry(entry: Any, where: str) -> AccountTarget:
             if field == "region":
                 continue
             raise InvalidInputError(f"{where}.{field}", None, f"a value: {rule}")
-        pattern = {"name": _ACCOUNT_NAME, "roleArn": _ROLE_ARN, "region": _REGION}[field]
+        if field == "region":
+            check_region(entry[field], f"{where}.region")
+            continue
+        pattern = {"name": _ACCOUNT_NAME, "roleArn": _ROLE_ARN}[field]
         if not isinstance(entry[field], str) or not pattern.fullmatch(entry[field]):
             raise InvalidInputError(f"{where}.{field}", entry[field], rule)
     return AccountTarget(entry["name"], entry["roleArn"], entry.get("region"))

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import PASS_LINES, REFERENCE, ROOT
 from mfa_policy.cli import main
+from mfa_policy.extras import install_command
 
 
 def test_verify_defaults_pass(capsys):
@@ -228,7 +229,8 @@ def test_without_the_verify_extra_one_line_says_how_to_install_it(command):
     assert completed.returncode == 2
     (line,) = completed.stderr.splitlines()
     assert line.startswith("error: ") and "needs the 'verify' extra" in line
-    assert line.endswith(": pip install 'mfa-policy[verify]'")
+    assert line.endswith(": " + install_command("verify"))
+    assert "pip install 'mfa-policy[verify] @ git+<repository URL>@v" in line
     assert completed.stdout == ""
 
 

@@ -322,3 +322,29 @@ def test_construct_over_grpc_reports_the_input_property(plugin, group_names, rea
     ((prop, text),) = [(error.property_path, error.reason) for error in details.errors]
     assert prop == "groupNames"
     assert text.startswith(reason)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "prop", "reason"),
+    [
+        ({"groupNames": ["admins"], "createGroup": True}, "createGroup", "createGroup: RequireMfaPolicy has no such"),
+        ({"groupNames": ["admins"], "accountId": rpc.UNKNOWN}, "accountId", "accountId must be known at preview"),
+        ({"groupNames": ["admins"], "tags": {"team": rpc.UNKNOWN}}, "tags", "tags must be known at preview"),
+    ],
+)
+def test_construct_over_grpc_refuses_unknown_inputs_and_values(plugin, inputs, prop, reason):
+    stub, monitor = plugin
+    struct = struct_pb2.Struct()
+    struct.update(inputs)
+    request = provider_pb2.ConstructRequest(
+        project="p", stack="s", type=TYPE_TOKEN, name="x", inputs=struct, monitorEndpoint=monitor, dryRun=True
+    )
+    with pytest.raises(grpc.RpcError) as raised:
+        stub.Construct(request, timeout=60)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    status = status_pb2.Status.FromString(dict(raised.value.trailing_metadata())["grpc-status-details-bin"])
+    details = errors_pb2.InputPropertiesError()
+    status.details[0].Unpack(details)
+    ((found, text),) = [(error.property_path, error.reason) for error in details.errors]
+    assert found == prop
+    assert text.startswith(reason)
