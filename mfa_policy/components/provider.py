@@ -29,17 +29,7 @@ from pulumi.provider.server import ComponentInitError
 
 from mfa_policy.components.errors import SCHEMA, argument_style
 from mfa_policy.components.schema_docs import SchemaDocs, apply_schema_docs
-from mfa_policy.policy.validation import InvalidInputError
-
-
-def _has_outputs(value: Any) -> bool:
-    if isinstance(value, (Unknown, Output)):
-        return True
-    if isinstance(value, (list, tuple)):
-        return any(_has_outputs(item) for item in value)
-    if isinstance(value, dict):
-        return any(_has_outputs(item) for item in value.values())
-    return False
+from mfa_policy.policy.validation import InvalidInputError, contains_output
 
 
 def _shown(value: Any) -> str:
@@ -114,7 +104,7 @@ class ComponentsProvider(ComponentProvider):
             schema_names = {python: schema for schema, python in definition.inputs_mapping.items()}
             prop = schema_names.get(inner.key, inner.key)
             preview_rule = self._docs[resource_type].known_at_preview.get(prop)
-            if preview_rule and _has_outputs(inner.value):
+            if preview_rule and contains_output(inner.value):
                 raise InputPropertyError(prop, f"{prop}: got {_shown(inner.value)}; {preview_rule}.") from None
             raise InputPropertyError(prop, f"{prop}: got {_shown(inner.value)}; expected {inner.allowed}.") from None
 
@@ -144,7 +134,7 @@ class ComponentsProvider(ComponentProvider):
                     f"{prop} may not be secret: {component} writes it into resources in plain text; pass it as "
                     "a plain value.",
                 )
-            if _has_outputs(value):
+            if contains_output(value):
                 raise InputPropertyError(
                     prop,
                     f"{prop} must be known at preview: write it as a plain value, not another resource's output "

@@ -214,10 +214,12 @@ def check_tags(value: Any, key: str = "tags") -> dict[str, str]:
 # The devices users may enroll: every type, or FIDO2 security keys and passkeys only.
 MFA_DEVICES = ("any", "security_keys")
 
-# Security-key certifications and their levels, as IAM's condition-key reference lists them for
-# iam:FIDO-certification (FIDO Alliance levels) and iam:FIDO-FIPS-140-2-certification /
-# iam:FIDO-FIPS-140-3-certification (FIPS 140 validation levels). IAM compares them with string
-# operators, so the spelling is exact ("L1plus", not "L1+").
+# Security-key certifications and their levels for iam:FIDO-certification (FIDO Alliance levels)
+# and iam:FIDO-FIPS-140-2-certification / iam:FIDO-FIPS-140-3-certification (FIPS 140 validation
+# levels). IAM compares them with string operators, so the spelling must be exact. AWS's
+# documentation (condition-key reference, GetMFADevice's Certifications map) names the keys but
+# lists no values: these spellings are not verified against AWS (docs/security-keys.md says how to
+# read a key's real values with `aws iam get-mfa-device`).
 CERTIFICATION_LEVELS: dict[str, tuple[str, ...]] = {
     "fido": ("L1", "L1plus", "L2", "L2plus", "L3", "L3plus"),
     "fips-140-2": ("L1", "L2", "L3", "L4"),

@@ -89,9 +89,9 @@ def provider():
     return runpy.run_path(str(ROOT / "provider" / "__main__.py"), run_name="mfa_policy_provider")["provider"]()
 
 
-def test_over_the_provider_the_lockout_is_an_input_error_naming_the_schema_input(provider, pulumi_mocks):
-    pulumi_mocks.install(caller_arn=ALICE, group_members={"admins": [ALICE]})
-    result = provider.construct("require-mfa", TYPE_TOKEN, {"groupNames": ["admins"]})
+def lockout_over_the_provider(provider, token, inputs) -> InputPropertyError:
+    """Construct through the provider and await its outputs, as the provider's server does."""
+    result = provider.construct("x", token, inputs)
 
     @pulumi.runtime.test
     def run():
@@ -99,24 +99,23 @@ def test_over_the_provider_the_lockout_is_an_input_error_naming_the_schema_input
 
     with pytest.raises(InputPropertyError) as raised:
         run()
-    assert raised.value.property_path == "allowEnforcingDeployer"
-    assert "confirm with allowEnforcingDeployer: true;" in raised.value.reason
-    assert "allow_enforcing_deployer" not in raised.value.reason and "mfa-policy:" not in raised.value.reason
+    return raised.value
+
+
+def test_over_the_provider_the_lockout_is_an_input_error_naming_the_schema_input(provider, pulumi_mocks):
+    pulumi_mocks.install(caller_arn=ALICE, group_members={"admins": [ALICE]})
+    error = lockout_over_the_provider(provider, TYPE_TOKEN, {"groupNames": ["admins"]})
+    assert error.property_path == "allowEnforcingDeployer"
+    assert "confirm with allowEnforcingDeployer: true;" in error.reason
+    assert "allow_enforcing_deployer" not in error.reason and "mfa-policy:" not in error.reason
 
 
 def test_over_the_provider_the_delegated_admin_lockout_too(provider, pulumi_mocks):
     pulumi_mocks.install(caller_arn=ALICE)
     inputs = {"targets": ["r-ab12"], "groupNames": ["admins"], "callAs": "DELEGATED_ADMIN"}
-    result = provider.construct("org", ORGANIZATION_TOKEN, inputs)
-
-    @pulumi.runtime.test
-    def run():
-        return pulumi.Output.all(*result.state.values())
-
-    with pytest.raises(InputPropertyError) as raised:
-        run()
-    assert raised.value.property_path == "allowEnforcingDeployer"
-    assert "allowEnforcingDeployer: true" in raised.value.reason
+    error = lockout_over_the_provider(provider, ORGANIZATION_TOKEN, inputs)
+    assert error.property_path == "allowEnforcingDeployer"
+    assert "allowEnforcingDeployer: true" in error.reason
 
 
 @pytest.mark.parametrize(

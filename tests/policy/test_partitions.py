@@ -25,10 +25,16 @@ def test_every_partition_aws_publishes_is_accepted():
 
 
 def test_the_vendored_data_is_botocores():
-    botocore = pytest.importorskip("botocore", reason="the audit extra brings botocore")
-    assert botocore
-    theirs = data.from_botocore(data.read_botocore_partitions())["partitions"]
-    ours = json.loads(data.DATA_FILE.read_text())["partitions"]
+    pytest.importorskip("botocore", reason="the audit extra brings botocore")
+    from packaging.version import Version
+
+    installed = data.from_botocore(data.read_botocore_partitions())
+    vendored = json.loads(data.DATA_FILE.read_text())
+    theirs, ours = installed["partitions"], vendored["partitions"]
+    if Version(installed["botocoreVersion"]) < Version(vendored["botocoreVersion"]):
+        # An older botocore (make test-lowest) knows fewer partitions, never others.
+        assert {p["id"] for p in theirs} <= {p["id"] for p in ours}
+        return
     # Partitions and their patterns must be the same; a region AWS adds later still matches its
     # partition's pattern, so ours may know fewer regions, never one botocore does not have.
     assert [(p["id"], p["dnsSuffix"], p["regionRegex"]) for p in ours] == [
