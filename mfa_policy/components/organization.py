@@ -102,7 +102,7 @@ class OrganizationMfaGuardrailArgs(TypedDict):
 
     max_mfa_age_seconds: NotRequired[int]
     """When set, a session whose MFA sign-in is older than this many seconds counts as one without
-    MFA, in the SCP and the managed policy. Default: unset (no limit)."""
+    MFA, in the SCP and the managed policy: 1 to 129,600 (36 hours). Default: unset (no limit)."""
 
     mfa_devices: NotRequired[str]
     """Which MFA devices IAM users may enroll, in the SCP and the managed policy: ``any`` (default)
@@ -415,7 +415,8 @@ SCHEMA_DOCS = SchemaDocs(
         ),
         "maxMfaAgeSeconds": (
             "When set, a session whose MFA sign-in is older than this many seconds counts as one without "
-            "MFA, in the SCP and the managed policy. Default: no limit."
+            "MFA, in the SCP and the managed policy: 1 to 129,600 (36 hours, the longest MFA session AWS "
+            "issues). Default: no limit."
         ),
         "mfaDevices": (
             "Which MFA devices IAM users may enroll, in the SCP and the managed policy: `any` (default) or "

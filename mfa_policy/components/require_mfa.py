@@ -70,7 +70,8 @@ class RequireMfaPolicyArgs(TypedDict):
 
     max_mfa_age_seconds: NotRequired[int]
     """When set, a session whose MFA sign-in is older than this many seconds is treated as one
-    without MFA. Default: unset (no limit)."""
+    without MFA: 1 to 129,600 (36 hours, the longest MFA session AWS issues). Default: unset (no
+    limit)."""
 
     mfa_devices: NotRequired[str]
     """Which MFA devices users may enroll: ``any`` (default: every type) or ``security_keys``
@@ -413,7 +414,7 @@ SCHEMA_DOCS = SchemaDocs(
         ),
         "maxMfaAgeSeconds": (
             "When set, a session whose MFA sign-in is older than this many seconds counts as one without "
-            "MFA. Default: no limit."
+            "MFA: 1 to 129,600 (36 hours, the longest MFA session AWS issues). Default: no limit."
         ),
         "mfaDevices": (
             "Which MFA devices users may enroll: `any` (default: every type) or `security_keys` (FIDO2 "
