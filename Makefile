@@ -24,7 +24,9 @@ lint: $(STAMP)
 
 # The ranges we publish are the ranges we test. In $(LOWEST): uv (from PyPI, in its own venv)
 # resolves EVERY dependency, direct and transitive, to the lowest version allowed, among those
-# published as wheels (some ancient releases are sdists that no longer build on Python 3.11).
+# published as wheels (some ancient releases are sdists that no longer build on Python 3.11). A
+# second resolution with source releases allowed (what pip and uv do by default) must pick the same
+# versions (tests/lowest_versions.py sources): an older sdist the ranges admit is a floor to raise.
 # The test tools' own dependencies get the floors in tests/lowest-test-tools.txt (moto[server]
 # allows Flask 0.11); none of those may name a runtime dependency (the package with its `verify`
 # and `audit` extras: what users install). A runtime dependency that a test tool itself needs
@@ -42,6 +44,9 @@ test-lowest:
 	$(UV) pip compile --quiet $(UV_LOWEST) --python $(LOWEST)/env/bin/python --extra verify --extra audit \
 		pyproject.toml -o $(LOWEST)/runtime.txt
 	$(PYTHON) tests/lowest_versions.py floors $(LOWEST)/runtime.txt $(TOOL_FLOORS)
+	$(UV) pip compile --quiet --resolution lowest --python $(LOWEST)/env/bin/python --extra verify --extra audit \
+		pyproject.toml -o $(LOWEST)/runtime-sources.txt
+	$(PYTHON) tests/lowest_versions.py sources $(LOWEST)/runtime.txt $(LOWEST)/runtime-sources.txt
 	$(UV) pip compile --quiet $(UV_LOWEST) --python $(LOWEST)/env/bin/python --extra verify --extra audit \
 		--extra dev --constraint $(TOOL_FLOORS) pyproject.toml -o $(LOWEST)/env.txt
 	$(PYTHON) tests/lowest_versions.py raised $(LOWEST)/runtime.txt $(LOWEST)/env.txt
@@ -51,6 +56,9 @@ test-lowest:
 	test -x $(LOWEST)/program/bin/python || $(PYTHON) -m venv $(LOWEST)/program
 	$(UV) pip compile --quiet $(UV_LOWEST) --python $(LOWEST)/program/bin/python requirements.txt \
 		-o $(LOWEST)/program.txt
+	$(UV) pip compile --quiet --resolution lowest --python $(LOWEST)/program/bin/python requirements.txt \
+		-o $(LOWEST)/program-sources.txt
+	$(PYTHON) tests/lowest_versions.py sources $(LOWEST)/program.txt $(LOWEST)/program-sources.txt
 	$(UV) pip sync --quiet --only-binary :all: --python $(LOWEST)/program/bin/python $(LOWEST)/program.txt
 	$(LOWEST)/program/bin/python -m mfa_policy preview --stack dev > /dev/null
 

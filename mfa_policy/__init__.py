@@ -46,15 +46,20 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    # The component imports pulumi_aws (large); load it only when asked for, so the pure policy
-    # builder and the verifier stay quick to import.
-    if name in ("DeployerLockoutError", "RequireMfaPolicy", "RequireMfaPolicyArgs"):
-        from mfa_policy.components import require_mfa as component
+if not TYPE_CHECKING:
+    # Hidden from type checkers: a module-level __getattr__ makes them accept any name imported from
+    # the package (`from mfa_policy import RequireMFAPolicy`), which then fails at run time. They
+    # see the components through the TYPE_CHECKING imports above instead.
 
-        return getattr(component, name)
-    if name in ("OrganizationMfaGuardrail", "OrganizationMfaGuardrailArgs"):
-        from mfa_policy.components import organization
+    def __getattr__(name: str):
+        # The component imports pulumi_aws (large); load it only when asked for, so the pure policy
+        # builder and the verifier stay quick to import.
+        if name in ("DeployerLockoutError", "RequireMfaPolicy", "RequireMfaPolicyArgs"):
+            from mfa_policy.components import require_mfa as component
 
-        return getattr(organization, name)
-    raise AttributeError(f"module 'mfa_policy' has no attribute {name!r}")
+            return getattr(component, name)
+        if name in ("OrganizationMfaGuardrail", "OrganizationMfaGuardrailArgs"):
+            from mfa_policy.components import organization
+
+            return getattr(organization, name)
+        raise AttributeError(f"module 'mfa_policy' has no attribute {name!r}")

@@ -18,8 +18,24 @@ class MissingExtraError(RuntimeError):
         self.module = module
         super().__init__(
             f"{needed_for} needs the {extra!r} extra ({module or 'a package'} is not installed): "
-            f"pip install 'mfa-policy[{extra}]'"
+            f"{install_command(extra)}"
         )
+
+
+# The package is not on a package index: it installs from its Git repository, at a release tag.
+# The repository's URL is not written into the code (it depends on where it is hosted): the
+# message says where to put it.
+REPOSITORY_PLACEHOLDER = "<repository URL>"
+
+
+def install_command(extra: str) -> str:
+    """How to install the package with ``extra``: from Git at this version's tag, or in a checkout."""
+    from mfa_policy import __version__
+
+    return (
+        f"pip install 'mfa-policy[{extra}] @ git+{REPOSITORY_PLACEHOLDER}@v{__version__}' "
+        f"(in a checkout: pip install -e '.[{extra}]'; make test installs every extra)"
+    )
 
 
 @contextmanager

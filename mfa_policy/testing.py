@@ -22,9 +22,11 @@ from typing import Any
 import pulumi
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
+from mfa_policy.policy.partitions import dns_suffix
+from mfa_policy.policy.validation import PLACEHOLDER_ACCOUNT_ID
+
 __all__ = ["CALLER_IDENTITY_TOKEN", "GET_GROUP_TOKEN", "INVOKES", "PARTITION_TOKEN", "Mocks"]
 
-PLACEHOLDER_ACCOUNT_ID = "123456789012"
 
 CALLER_IDENTITY_TOKEN = "aws:index/getCallerIdentity:getCallerIdentity"
 PARTITION_TOKEN = "aws:index/getPartition:getPartition"
@@ -37,7 +39,6 @@ INVOKES: dict[str, str] = {
 }
 """The invokes a test of a program using RequireMfaPolicy must answer, and the fields it reads."""
 
-_DNS_SUFFIX = {"aws": "amazonaws.com", "aws-cn": "amazonaws.com.cn", "aws-us-gov": "amazonaws.com"}
 
 
 class Mocks(pulumi.runtime.Mocks):
@@ -91,7 +92,7 @@ class Mocks(pulumi.runtime.Mocks):
         if roles and isinstance(roles[0], dict) and str(roles[0].get("roleArn", "")).count(":") >= 5:
             self.provider_accounts.setdefault(name, roles[0]["roleArn"].split(":")[4])
 
-    def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         self.calls.append(args)
         self.events.append(args.token)
         account = self.account_for(args.provider)
@@ -99,7 +100,7 @@ class Mocks(pulumi.runtime.Mocks):
             arn = self.caller_arn or f"arn:{self.partition}:sts::{account}:assumed-role/deployer/offline-preview"
             return {"accountId": account, "arn": arn, "userId": "AROAEXAMPLEOFFLINE:offline-preview", "id": account}, []
         if args.token == PARTITION_TOKEN:
-            suffix = _DNS_SUFFIX[self.partition]
+            suffix = dns_suffix(self.partition)
             return {
                 "partition": self.partition,
                 "dnsSuffix": suffix,
@@ -123,7 +124,7 @@ class Mocks(pulumi.runtime.Mocks):
             }, []
         return {}, []
 
-    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         self.created.append((args.typ, args.name))
         self.events.append(args.name)
         state = dict(args.inputs)

@@ -3,7 +3,11 @@
     python tests/lowest_versions.py floors RUNTIME.txt FLOORS.txt
         fail if a test-tool floor names a runtime dependency (it would raise it on purpose);
     python tests/lowest_versions.py raised RUNTIME.txt ENV.txt
-        print the runtime dependencies the test tools' own requirements raise above their lowest.
+        print the runtime dependencies the test tools' own requirements raise above their lowest;
+    python tests/lowest_versions.py sources WHEELS.txt SOURCES.txt
+        fail if resolving with source releases allowed (as `pip install` and `uv` do by default)
+        picks another version than the wheel-only resolution the tests run: an old sdist that the
+        ranges let in and the tests never see (wrapt 1.10.0 once). The fix is a floor.
 """
 
 from __future__ import annotations
@@ -35,6 +39,20 @@ def main(argv: list[str]) -> int:
         overlap = sorted(set(runtime) & floor_names(other_file))
         if overlap:
             print(f"{other_file} would raise runtime dependencies: {', '.join(overlap)}", file=sys.stderr)
+            return 1
+        return 0
+    if command == "sources":
+        sources = pins(other_file)
+        differ = sorted(name for name in set(runtime) | set(sources) if runtime.get(name) != sources.get(name))
+        if differ:
+            print(
+                "with source releases allowed the lowest versions differ from the tested (wheel-only) ones; "
+                "raise these floors to the tested version:",
+                file=sys.stderr,
+            )
+            for name in differ:
+                shown = f"  {name}: {sources.get(name, '-')} (sources) vs {runtime.get(name, '-')} (wheels)"
+                print(shown, file=sys.stderr)
             return 1
         return 0
     env = pins(other_file)

@@ -57,3 +57,27 @@ def test_the_consumer_test_example_passes_as_written(tmp_path):
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "1 passed" in completed.stdout
+
+
+def test_organization_md_lists_every_argument_of_the_guardrail():
+    from mfa_policy.components.organization import OrganizationMfaGuardrailArgs
+
+    page = (ROOT / "docs" / "organization.md").read_text()
+    listed = page.split("Arguments (`OrganizationMfaGuardrailArgs`):", 1)[1].split("\n\n", 1)[0]
+    named = set(re.findall(r"`([a-z_]+)`", listed))
+    assert set(OrganizationMfaGuardrailArgs.__annotations__) <= named
+
+
+def test_using_the_component_md_lists_every_argument_of_require_mfa_policy():
+    from mfa_policy.components.require_mfa import RequireMfaPolicyArgs
+
+    page = (ROOT / "docs" / "using-the-component.md").read_text()
+    rows = re.findall(r"^\| `([a-z_]+)` \|", page, re.MULTILINE)
+    assert set(RequireMfaPolicyArgs.__annotations__) <= set(rows)
+
+
+def test_install_commands_say_where_from():
+    # The package is on no index: every pip command for it names the Git repository and a tag.
+    for page in PAGES:
+        for command in re.findall(r"pip install '?mfa-policy[^'`\n]*", page.read_text()):
+            assert " @ git+<repository URL>@v" in command, (page.name, command)

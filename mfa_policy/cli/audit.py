@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mfa_policy.cli.common import BadInput, read_json
+from mfa_policy.cli.common import BadInput, add_output_format, read_json
 
 # Progress is shown on stderr only for accounts with more users than this.
 _PROGRESS_THRESHOLD = 25
@@ -217,8 +217,9 @@ def _display_name(user: Any) -> str:
     return f"{user.path}{user.user}" if user.path != "/" else user.user
 
 
-def _when(value: Any) -> str:
-    return value.date().isoformat() if value else "never"
+def _last_used(value: Any) -> str:
+    """``used 2026-11-28``, or ``never used``."""
+    return f"used {value.date().isoformat()}" if value else "never used"
 
 
 def _print_text(report: Any, catalog_size: int) -> None:
@@ -238,7 +239,7 @@ def _print_text(report: Any, catalog_size: int) -> None:
     rows = [("USER", "VERDICT", "MFA", "PASSWORD", "ACCESS KEYS", "GROUPS")]
     details: dict[int, list[str]] = {}
     for user in report.users:
-        keys = f"{user.active_keys} (used {_when(user.keys_last_used)})" if user.active_keys else "-"
+        keys = f"{user.active_keys} ({_last_used(user.keys_last_used)})" if user.active_keys else "-"
         rows.append(
             (
                 _display_name(user),
@@ -296,7 +297,7 @@ def _print_markdown(report: Any, catalog_size: int) -> None:
     print("|---|---|---|---|---|---|---|")
     details = []
     for user in report.users:
-        keys = f"{user.active_keys} (used {_when(user.keys_last_used)})" if user.active_keys else "-"
+        keys = f"{user.active_keys} ({_last_used(user.keys_last_used)})" if user.active_keys else "-"
         exposures = "<br>".join(
             f"`{e.action}` on `{e.resource}` ({e.context}; {', '.join(e.policies)})"
             for e in (*user.exposures, *user.resource_exposures)
@@ -335,9 +336,9 @@ def _scp_levels(args: argparse.Namespace) -> tuple[Any, ...] | None:
 
 def _print_report(report: Any, catalog_size: int, args: argparse.Namespace) -> None:
     """The report in the format the flags ask for (the one place that reads them)."""
-    if getattr(args, "json", False) or getattr(args, "format", None) == "json":
+    if args.format == "json":
         print(json.dumps({**report.as_dict(), "catalogActions": catalog_size}, indent=2))
-    elif getattr(args, "format", None) == "markdown":
+    elif args.format == "markdown":
         _print_markdown(report, catalog_size)
     else:
         _print_text(report, catalog_size)
@@ -399,7 +400,7 @@ def register(commands: Any) -> None:
         description="Read one AWS account (read-only calls) and decide, for every IAM user, whether its "
         "policies enforce MFA, with the verifier's evaluator over every AWS action. Exit 0: nobody is "
         "unprotected or about to be locked out; 1: someone is; 2: bad input or an AWS error. "
-        "Needs boto3: pip install 'mfa-policy[audit]'.",
+        "Needs the audit extra (boto3): see the README's installing section.",
     )
     audit.add_argument("--profile", help="AWS profile to read the account with (default: the usual chain)")
     audit.add_argument("--region", help="AWS region for the STS endpoint (IAM is global; default: the profile's)")
@@ -413,9 +414,7 @@ def register(commands: Any) -> None:
         help="preview the impact: as if the default policy were attached to these groups (g1,g2) now",
     )
     audit.add_argument("--cwd", default=".", help="project folder holding Pulumi.yaml, for --stack (default: .)")
-    output = audit.add_mutually_exclusive_group()
-    output.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    output.add_argument("--format", choices=("markdown",), help="print a Markdown table instead")
+    add_output_format(audit, "audit")
     audit.add_argument(
         "--key-age-days",
         type=_days,

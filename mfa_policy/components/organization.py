@@ -11,19 +11,22 @@ Two layers, both AWS's own distributed machinery:
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, NotRequired, Required, TypedDict
+from typing import Any, Never, NotRequired, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-from mfa_policy.components.errors import UserInputError, answered
+from mfa_policy.components.errors import PYTHON, ArgumentStyle, UserInputError, answered, current_style
 from mfa_policy.components.require_mfa import (
     _CALLER_IDENTITY,
     _IAM_USER_ARN,
+    _NO_ARGS,
     _PARTITION,
     DEFAULT_DESCRIPTION,
     DEFAULT_PATH,
-    DeployerLockoutError,
+    call_error,
+    lockout_error,
+    refuse_outputs,
 )
 from mfa_policy.components.schema_docs import SchemaDocs
 from mfa_policy.policy.document import DOCUMENT_OPTIONS, check_document_options
@@ -76,8 +79,9 @@ class OrganizationMfaGuardrailArgs(TypedDict):
     administrator account for StackSets. Default ``SELF``."""
 
     group_names: NotRequired[Sequence[str]]
-    """IAM groups, in each member account, that the StackSet's policy is attached to (same rules
-    as ``RequireMfaPolicy``). Required while ``stack_set`` is on."""
+    """IAM groups, in each member account, that the StackSet's policy is attached to: names (the
+    same rules as ``RequireMfaPolicy``'s names), never ``aws.iam.Group`` resources, which live in the
+    deploying account. Required while ``stack_set`` is on."""
 
     create_groups: NotRequired[bool]
     """Let the StackSet create the groups (at ``path``) in each account. Default ``False``: the
@@ -98,7 +102,7 @@ class OrganizationMfaGuardrailArgs(TypedDict):
 
     max_mfa_age_seconds: NotRequired[int]
     """When set, a session whose MFA sign-in is older than this many seconds counts as one without
-    MFA, in the SCP and the managed policy. Default: unset (no limit)."""
+    MFA, in the SCP and the managed policy: 1 to 129,600 (36 hours). Default: unset (no limit)."""
 
     mfa_devices: NotRequired[str]
     """Which MFA devices IAM users may enroll, in the SCP and the managed policy: ``any`` (default)
@@ -141,7 +145,13 @@ class OrganizationMfaGuardrailArgs(TypedDict):
 _KNOWN_ARGS = frozenset(OrganizationMfaGuardrailArgs.__annotations__)
 
 
-def _validated(args: Mapping[str, Any], name: str) -> dict[str, Any]:
+_GROUP_NAMES_HERE = (
+    "names of the groups in each member account, as strings: an aws.iam.Group resource of this program "
+    "lives in the deploying account, not in the member accounts the StackSet reaches"
+)
+
+
+def _validated(args: Mapping[str, Any], name: str, style: ArgumentStyle = PYTHON) -> dict[str, Any]:
     """Check every argument against its rule and fill in the defaults."""
     unknown = sorted(set(args) - _KNOWN_ARGS)
     if unknown:
@@ -152,6 +162,10 @@ def _validated(args: Mapping[str, Any], name: str) -> dict[str, Any]:
         )
     if "targets" not in args:
         raise InvalidInputError("targets", None, "a value: the root, OUs or accounts to attach the SCP to (required)")
+    refuse_outputs(args, skip=())
+    groups = args.get("group_names")
+    if isinstance(groups, Sequence) and any(isinstance(item, aws.iam.Group) for item in groups):
+        raise InvalidInputError("group_names", groups, _GROUP_NAMES_HERE)
     targets = check_targets(args["targets"], "targets")
     stack_set = check_bool(args.get("stack_set", True), "stack_set")
     region = args.get("region")
@@ -176,14 +190,16 @@ def _validated(args: Mapping[str, Any], name: str) -> dict[str, Any]:
     if stack_set:
         if "group_names" not in args:
             raise InvalidInputError(
-                "group_names", None, "the IAM groups the StackSet's policy is attached to (or stack_set=False)"
+                "group_names",
+                None,
+                f"the IAM groups the StackSet's policy is attached to (or {style.setting('stack_set', False)})",
             )
         if not stack_set_targets:
             raise InvalidInputError(
                 "targets",
                 list(targets),
-                "at least one root or OU target while stack_set is on (a service-managed StackSet deploys "
-                "to OUs); or stack_set=False for the SCP alone",
+                f"at least one root or OU target while {style.name('stack_set')} is on (a service-managed "
+                f"StackSet deploys to OUs); or {style.setting('stack_set', False)} for the SCP alone",
             )
     if "group_names" in args:
         settings["group_names"] = check_group_names(args["group_names"], "group_names")
@@ -191,7 +207,7 @@ def _validated(args: Mapping[str, Any], name: str) -> dict[str, Any]:
     return settings
 
 
-def check_delegated_admin_deployer(component: str, caller_arn: str) -> None:
+def check_delegated_admin_deployer(component: str, caller_arn: str, style: ArgumentStyle = PYTHON) -> None:
     """Raise ``DeployerLockoutError`` when an IAM user deploys as a delegated administrator.
 
     SCPs never apply to the management account (``call_as="SELF"``), but a delegated
@@ -200,12 +216,13 @@ def check_delegated_admin_deployer(component: str, caller_arn: str) -> None:
     by the SCP and never blocked.
     """
     if _IAM_USER_ARN.fullmatch(caller_arn):
-        raise DeployerLockoutError(
+        raise lockout_error(
             f"OrganizationMfaGuardrail {component!r}: you are deploying as the IAM user {caller_arn} from a "
             "delegated administrator account, which the SCP may cover: with long-term access keys, every later "
             "`pulumi up` would be denied, so nothing was created or changed. Ways out: deploy as a role "
             "(roles are never affected); or deploy with an MFA session and confirm with "
-            "allow_enforcing_deployer=True; or set that option to proceed knowingly."
+            f"{style.setting('allow_enforcing_deployer', True)}; or set that to proceed knowingly.",
+            style,
         )
 
 
@@ -233,13 +250,19 @@ class OrganizationMfaGuardrail(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        args: OrganizationMfaGuardrailArgs,
+        args: OrganizationMfaGuardrailArgs = _NO_ARGS,
         opts: pulumi.ResourceOptions | None = None,
+        **keywords: Never,
     ) -> None:
         # Validate everything first: a bad argument registers nothing, not even the component.
-        # Every mistake a user can make here is a one-line pulumi.RunError (UserInputError).
+        # Every mistake a user can make here is a one-line pulumi.RunError (UserInputError); a wrong
+        # call (arguments as keywords, none, or not a mapping) too, as in RequireMfaPolicy.
+        style = current_style()
         try:
-            settings = _validated(args, name)
+            error = call_error("OrganizationMfaGuardrail", name, args, keywords)
+            if error is not None:
+                raise error
+            settings = _validated(args, name, style)
             document_options = {
                 key: settings[key] for key in DOCUMENT_OPTIONS if key in settings and settings[key] is not None
             }
@@ -276,7 +299,7 @@ class OrganizationMfaGuardrail(pulumi.ComponentResource):
         if settings["call_as"] == "DELEGATED_ADMIN" and not settings["allow_enforcing_deployer"]:
             caller_arn = answered(aws.get_caller_identity_output(opts=invoke).arn, who, _CALLER_IDENTITY, "arn")
             def check(arn: str) -> bool:
-                check_delegated_admin_deployer(name, arn)
+                check_delegated_admin_deployer(name, arn, style)
                 return True
 
             checked = caller_arn.apply(check)
@@ -392,7 +415,8 @@ SCHEMA_DOCS = SchemaDocs(
         ),
         "maxMfaAgeSeconds": (
             "When set, a session whose MFA sign-in is older than this many seconds counts as one without "
-            "MFA, in the SCP and the managed policy. Default: no limit."
+            "MFA, in the SCP and the managed policy: 1 to 129,600 (36 hours, the longest MFA session AWS "
+            "issues). Default: no limit."
         ),
         "mfaDevices": (
             "Which MFA devices IAM users may enroll, in the SCP and the managed policy: `any` (default) or "

@@ -14,6 +14,8 @@ bad arguments.
 
 from __future__ import annotations
 
+import asyncio
+import difflib
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -25,18 +27,9 @@ from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.provider import ConstructResult
 from pulumi.provider.server import ComponentInitError
 
+from mfa_policy.components.errors import SCHEMA, argument_style
 from mfa_policy.components.schema_docs import SchemaDocs, apply_schema_docs
-from mfa_policy.policy.validation import InvalidInputError
-
-
-def _has_outputs(value: Any) -> bool:
-    if isinstance(value, (Unknown, Output)):
-        return True
-    if isinstance(value, (list, tuple)):
-        return any(_has_outputs(item) for item in value)
-    if isinstance(value, dict):
-        return any(_has_outputs(item) for item in value.values())
-    return False
+from mfa_policy.policy.validation import InvalidInputError, contains_output
 
 
 def _shown(value: Any) -> str:
@@ -53,6 +46,28 @@ def _shown(value: Any) -> str:
         return json.dumps(value, default=placeholder)
     except ValueError:
         return repr(value)
+
+
+def _is_secret(value: Any) -> bool | None:
+    """Whether an input ``Output`` is secret, when that is already decided (inputs from the engine are);
+    None when it cannot be told without waiting."""
+    data = getattr(value, "_data", None)  # Pulumi SDK 3.2xx keeps an output's state in one future
+    if isinstance(data, asyncio.Future) and data.done() and data.exception() is None:
+        return bool(data.result().is_secret)
+    secret = getattr(value, "_is_secret", None)  # older SDKs: a future of its own
+    if isinstance(secret, asyncio.Future) and secret.done() and secret.exception() is None:
+        return bool(secret.result())
+    return None
+
+
+def _contains_secret(value: Any) -> bool:
+    if isinstance(value, Output):
+        return _is_secret(value) is True
+    if isinstance(value, (list, tuple)):
+        return any(_contains_secret(item) for item in value)
+    if isinstance(value, dict):
+        return any(_contains_secret(item) for item in value.values())
+    return False
 
 
 class ComponentsProvider(ComponentProvider):
@@ -76,8 +91,11 @@ class ComponentsProvider(ComponentProvider):
         inputs: Inputs,
         options: ResourceOptions | None = None,
     ) -> ConstructResult:
+        self._check_inputs(resource_type, inputs)
         try:
-            return super().construct(name, resource_type, inputs, options)
+            # The component's own messages (raised now or later, in an apply) use the schema's names.
+            with argument_style(SCHEMA):
+                return super().construct(name, resource_type, inputs, options)
         except ComponentInitError as error:
             inner = error.inner
             if not isinstance(inner, InvalidInputError):
@@ -86,6 +104,39 @@ class ComponentsProvider(ComponentProvider):
             schema_names = {python: schema for schema, python in definition.inputs_mapping.items()}
             prop = schema_names.get(inner.key, inner.key)
             preview_rule = self._docs[resource_type].known_at_preview.get(prop)
-            if preview_rule and _has_outputs(inner.value):
+            if preview_rule and contains_output(inner.value):
                 raise InputPropertyError(prop, f"{prop}: got {_shown(inner.value)}; {preview_rule}.") from None
             raise InputPropertyError(prop, f"{prop}: got {_shown(inner.value)}; expected {inner.allowed}.") from None
+
+    def _check_inputs(self, resource_type: str, inputs: Inputs) -> None:
+        """Refuse what the SDK would pass on silently or the component would call wrong: an input the
+        schema does not have, and a value not known at preview or secret (the component builds its
+        policy before deployment and writes it in plain text)."""
+        component = resource_type.rsplit(":", 1)[-1]
+        definition = self._component_defs.get(component)
+        if definition is None:
+            return  # the SDK reports an unknown resource type
+        names = list(definition.inputs)
+        for prop in sorted(inputs):
+            if prop not in definition.inputs:
+                close = difflib.get_close_matches(prop, names, n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise InputPropertyError(
+                    prop, f"{prop}: {component} has no such input{hint}; its inputs are {', '.join(sorted(names))}."
+                )
+        for prop, value in inputs.items():
+            preview_rule = self._docs[resource_type].known_at_preview.get(prop)
+            if preview_rule:
+                continue  # its own message, from the component (group names, targets)
+            if _contains_secret(value):
+                raise InputPropertyError(
+                    prop,
+                    f"{prop} may not be secret: {component} writes it into resources in plain text; pass it as "
+                    "a plain value.",
+                )
+            if contains_output(value):
+                raise InputPropertyError(
+                    prop,
+                    f"{prop} must be known at preview: write it as a plain value, not another resource's output "
+                    f"({component} checks its inputs and builds its policy before anything is deployed).",
+                )

@@ -3,12 +3,12 @@
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NotRequired, Required, TypedDict, cast
+from typing import TYPE_CHECKING, Any, Never, NotRequired, Required, TypedDict, cast
 
 import pulumi
 import pulumi_aws as aws
 
-from mfa_policy.components.errors import UserInputError, answered
+from mfa_policy.components.errors import PYTHON, ArgumentStyle, UserInputError, answered, current_style
 from mfa_policy.components.schema_docs import SchemaDocs
 from mfa_policy.policy.document import DOCUMENT_OPTIONS, build_policy_document, check_document_options
 from mfa_policy.policy.validation import (
@@ -21,6 +21,7 @@ from mfa_policy.policy.validation import (
     check_iam_name,
     check_iam_path,
     check_tags,
+    contains_output,
 )
 
 TYPE_TOKEN = "mfa-policy:index:RequireMfaPolicy"
@@ -69,7 +70,8 @@ class RequireMfaPolicyArgs(TypedDict):
 
     max_mfa_age_seconds: NotRequired[int]
     """When set, a session whose MFA sign-in is older than this many seconds is treated as one
-    without MFA. Default: unset (no limit)."""
+    without MFA: 1 to 129,600 (36 hours, the longest MFA session AWS issues). Default: unset (no
+    limit)."""
 
     mfa_devices: NotRequired[str]
     """Which MFA devices users may enroll: ``any`` (default: every type) or ``security_keys``
@@ -108,23 +110,57 @@ _KNOWN_ARGS = frozenset(RequireMfaPolicyArgs.__annotations__)
 _GROUPS_RULE = (
     f"a non-empty list of distinct IAM group names ({IAM_NAME_RULE}) or aws.iam.Group resources"
 )
+# Over the provider there are names only (the group-resource form has no schema type).
+_SCHEMA_GROUPS_RULE = f"a non-empty list of distinct IAM group names ({IAM_NAME_RULE})"
 _NOT_AN_OUTPUT = (
     "; group names must be known at preview, so not an Output: pass the aws.iam.Group resource itself "
     "(group_names=[group], not group.name) or the name as a plain string"
 )
+_KNOWN_AT_PREVIEW = (
+    "a plain value known at preview, not another resource's output: the component checks its arguments "
+    "and builds the policy before anything is deployed"
+)
 
 
-def _group_entries(value: Any) -> list[tuple[str, str | aws.iam.Group]]:
+def refuse_outputs(args: Mapping[str, Any], skip: tuple[str, ...] = ("group_names",)) -> None:
+    """An argument holding an ``Output`` (other than ``skip``, which have their own message) is refused."""
+    for key, value in args.items():
+        if key not in skip and contains_output(value):
+            raise InvalidInputError(key, value, _KNOWN_AT_PREVIEW)
+
+
+def call_error(component: str, name: Any, args: Any, keywords: Mapping[str, Any]) -> InvalidInputError | None:
+    """A call that does not pass the arguments as one mapping, said with how to call it (or None)."""
+    example = f'{component}("{name}", {{"group_names": ["admins"]}})' if component == "RequireMfaPolicy" else (
+        f'{component}("{name}", {{"targets": ["r-ab12"], "group_names": ["admins"]}})'
+    )
+    how = f"the arguments as one mapping, the second positional argument: {example}"
+    if keywords:
+        first = sorted(keywords)[0]
+        given = ", ".join(sorted(keywords))
+        return InvalidInputError(first, keywords[first], f"{how}; not keyword arguments ({given})")
+    if args is _NO_ARGS or args is None:
+        return InvalidInputError("args", None, how)
+    if not isinstance(args, Mapping):
+        return InvalidInputError("args", args, how)
+    return None
+
+
+_NO_ARGS: Any = object()  # `args` not given: refused with a message that says how to call
+
+
+def _group_entries(value: Any, style: ArgumentStyle = PYTHON) -> list[tuple[str, str | aws.iam.Group]]:
     """``group_names`` as (child name key, name or Group resource) pairs, in the order given.
 
     A name is its own key; a Group resource's key is its logical name (known now, unlike its
     ``name`` output, and stable across runs). Outputs are refused: child names must be known.
     """
     key = "group_names"
+    rule = _SCHEMA_GROUPS_RULE if style.provider else _GROUPS_RULE
     if isinstance(value, (pulumi.Output, pulumi.output.Unknown)):
         raise InvalidInputError(key, value, _GROUPS_RULE + _NOT_AN_OUTPUT)
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence) or not value:
-        raise InvalidInputError(key, value, _GROUPS_RULE)
+        raise InvalidInputError(key, value, rule)
     entries: list[tuple[str, str | aws.iam.Group]] = []
     for item in value:
         if isinstance(item, aws.iam.Group):
@@ -134,17 +170,20 @@ def _group_entries(value: Any) -> list[tuple[str, str | aws.iam.Group]]:
         elif isinstance(item, str):
             entries.append((item, item))
         else:
-            raise InvalidInputError(key, value, _GROUPS_RULE)
+            raise InvalidInputError(key, value, rule)
     names = [item for _, item in entries if isinstance(item, str)]
     if names:
-        check_group_names(names, key)  # valid names, no duplicates (case-insensitive)
+        try:
+            check_group_names(names, key)  # valid names, no duplicates (case-insensitive)
+        except InvalidInputError as error:
+            raise InvalidInputError(key, value, error.allowed.replace(_SCHEMA_GROUPS_RULE, rule)) from None
     keys = [entry_key for entry_key, _ in entries]
     if len(set(keys)) != len(keys):
         raise InvalidInputError(key, value, _GROUPS_RULE + "; a resource's logical name counts as its name here")
     return entries
 
 
-def _validated(args: Mapping[str, Any], name: str) -> dict[str, Any]:
+def _validated(args: Mapping[str, Any], name: str, style: ArgumentStyle = PYTHON) -> dict[str, Any]:
     """Check every argument against its rule and fill in the defaults."""
     unknown = sorted(set(args) - _KNOWN_ARGS)
     if unknown:
@@ -153,8 +192,9 @@ def _validated(args: Mapping[str, Any], name: str) -> dict[str, Any]:
         )
     if "group_names" not in args:
         raise InvalidInputError("group_names", None, "a value: the IAM groups whose members must use MFA (required)")
+    refuse_outputs(args)
     account_id = args.get("account_id")
-    groups = _group_entries(args["group_names"])
+    groups = _group_entries(args["group_names"], style)
     return {
         "groups": groups,
         # The names to look up for the lockout check: groups the program creates have no members yet.
@@ -177,10 +217,23 @@ class DeployerLockoutError(pulumi.RunError):
     """
 
 
+def lockout_error(message: str, style: ArgumentStyle) -> Exception:
+    """The lockout error for the caller: ``DeployerLockoutError``, or over the component provider an
+    input error against ``allowEnforcingDeployer`` (the engine shows it as one clean line; any other
+    exception from a provider arrives as ``Unexpected <class ...>``)."""
+    if style.provider:
+        from pulumi.errors import InputPropertyError
+
+        return InputPropertyError(style.name("allow_enforcing_deployer"), message)
+    return DeployerLockoutError(message)
+
+
 _IAM_USER_ARN = re.compile(r"arn:[^:]+:iam::\d{12}:user/.+")
 
 
-def check_deployer_not_enforced(component: str, caller_arn: str, members: Mapping[str, Sequence[str]]) -> None:
+def check_deployer_not_enforced(
+    component: str, caller_arn: str, members: Mapping[str, Sequence[str]], style: ArgumentStyle = PYTHON
+) -> None:
     """Raise ``DeployerLockoutError`` when ``caller_arn`` is an IAM user in one of the groups.
 
     ``members`` maps each existing target group to its users' ARNs. Roles, assumed roles,
@@ -190,15 +243,16 @@ def check_deployer_not_enforced(component: str, caller_arn: str, members: Mappin
         return
     groups = [group for group, arns in members.items() if caller_arn in arns]
     if groups:
-        raise DeployerLockoutError(
+        raise lockout_error(
             f"RequireMfaPolicy {component!r}: you are deploying as the IAM user {caller_arn}, a member of "
             f"{', '.join(repr(g) for g in groups)}, which this policy makes require MFA. With long-term access "
             "keys, every later `pulumi up` would be denied, so the policy and its attachments were neither "
             "created nor changed. Ways out: deploy as a role "
             "(assumed roles are never blocked); or deploy with an MFA session (aws sts get-session-token "
             "--serial-number <your MFA device ARN> --token-code <code>), which this check cannot tell from "
-            "long-term keys, and confirm with mfa-policy:allowEnforcingDeployer=true "
-            "(allow_enforcing_deployer=True); or set that option to proceed knowingly."
+            f"long-term keys, and confirm with {style.setting('allow_enforcing_deployer', True)}; or set that "
+            "to proceed knowingly.",
+            style,
         )
 
 
@@ -229,12 +283,19 @@ class RequireMfaPolicy(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        args: RequireMfaPolicyArgs,
+        args: RequireMfaPolicyArgs = _NO_ARGS,
         opts: pulumi.ResourceOptions | None = None,
+        **keywords: Never,
     ) -> None:
         # Validate everything first: a bad argument registers nothing, not even the component.
+        # `args` has a default and `**keywords` exist only to turn a wrong call into a one-line
+        # RunError that says how to call; type checkers still refuse keywords (Never).
+        style = current_style()
         try:
-            settings = _validated(args, name)
+            error = call_error("RequireMfaPolicy", name, args, keywords)
+            if error is not None:
+                raise error
+            settings = _validated(args, name, style)
         except InvalidInputError as error:
             raise UserInputError.from_error(error) from None
         super().__init__(TYPE_TOKEN, name, None, opts)
@@ -271,7 +332,7 @@ class RequireMfaPolicy(pulumi.ComponentResource):
             }
 
             def checked(values: list[Any]) -> str:
-                check_deployer_not_enforced(name, values[1], values[2])
+                check_deployer_not_enforced(name, values[1], values[2], style)
                 return values[0]
 
             caller_arn = answered(caller.arn, who, _CALLER_IDENTITY, "arn")
@@ -353,7 +414,7 @@ SCHEMA_DOCS = SchemaDocs(
         ),
         "maxMfaAgeSeconds": (
             "When set, a session whose MFA sign-in is older than this many seconds counts as one without "
-            "MFA. Default: no limit."
+            "MFA: 1 to 129,600 (36 hours, the longest MFA session AWS issues). Default: no limit."
         ),
         "mfaDevices": (
             "Which MFA devices users may enroll: `any` (default: every type) or `security_keys` (FIDO2 "

@@ -33,9 +33,9 @@ from mfa_policy.policy.validation import (
     check_bool,
     check_certification_needs_security_keys,
     check_choices,
+    check_max_mfa_age,
     check_mfa_devices,
     check_partition,
-    check_positive_int,
     check_security_key_certification,
 )
 
@@ -266,7 +266,7 @@ def check_document_options(args: Mapping[str, Any]) -> dict[str, Any]:
         ),
         "allow_list_users": check_bool(args.get("allow_list_users", False), "allow_list_users"),
         "self_service": check_choices(args.get("self_service", SELF_SERVICE_NAMES), "self_service", SELF_SERVICE_NAMES),
-        "max_mfa_age_seconds": None if max_age is None else check_positive_int(max_age, "max_mfa_age_seconds"),
+        "max_mfa_age_seconds": None if max_age is None else check_max_mfa_age(max_age, "max_mfa_age_seconds"),
         "mfa_devices": mfa_devices,
         "security_key_certification": certification,
     }
@@ -287,7 +287,7 @@ def build_policy_document(
 
     Args:
         account_id: the 12-digit account every ARN names.
-        partition: ``aws``, ``aws-cn`` or ``aws-us-gov``.
+        partition: one of AWS's partitions (``PARTITIONS``: ``aws``, ``aws-cn``, ``aws-us-gov``, ...).
         allow_password_change_without_mfa: let users change their own password without MFA, for
             the first sign-in when AWS forces a new password before the MFA page. Off by default,
             as AWS recommends.
@@ -315,7 +315,7 @@ def build_policy_document(
     check_bool(allow_list_users, "allow_list_users")
     capabilities = check_choices(self_service, "self_service", SELF_SERVICE_NAMES)
     if max_mfa_age_seconds is not None:
-        max_mfa_age_seconds = check_positive_int(max_mfa_age_seconds, "max_mfa_age_seconds")
+        max_mfa_age_seconds = check_max_mfa_age(max_mfa_age_seconds, "max_mfa_age_seconds")
     check_mfa_devices(mfa_devices, "mfa_devices")
     check_certification_needs_security_keys(security_key_certification, mfa_devices)
     device_denies = device_type_statements(mfa_devices, security_key_certification)

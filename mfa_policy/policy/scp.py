@@ -68,7 +68,7 @@ def build_scp_document(partition: str = "aws", **options: Any) -> dict[str, Any]
     """Build the require-MFA service control policy.
 
     Args:
-        partition: ``aws``, ``aws-cn`` or ``aws-us-gov`` (an organization lives in one).
+        partition: one of AWS's partitions (``PARTITIONS``; an organization lives in one).
         options: any of ``build_policy_document``'s options (``DOCUMENT_OPTIONS``), with the same
             rules. Those that add to the bootstrap set (password change, listing users) or change
             the Deny statements (``max_mfa_age_seconds``) shape the SCP; ``self_service`` only

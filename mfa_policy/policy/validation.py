@@ -11,7 +11,10 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+from mfa_policy.policy.partitions import partition_ids, partition_of_region
+
+# Every partition AWS publishes (botocore's partitions data, vendored: mfa_policy/policy/partitions.py).
+PARTITIONS = partition_ids()
 
 # IAM's documented patterns (IAM API reference, CreateGroup / CreatePolicy).
 _IAM_NAME = re.compile(r"[\w+=,.@-]{1,128}", re.ASCII)
@@ -22,6 +25,10 @@ _TAGS_MAX = 50
 _TAG_KEY_MAX = 128
 _TAG_VALUE_MAX = 256
 _ACCOUNT_ID = re.compile(r"\d{12}", re.ASCII)
+# The account shown when none is known (preview, verify and explain without a stack's accountId):
+# the example account AWS's own documentation uses most, moto's default account, and the default of
+# mfa_policy.testing.Mocks, so that an offline preview, a verify and a mock test name the same one.
+PLACEHOLDER_ACCOUNT_ID = "123456789012"
 
 IAM_NAME_RULE = "1-128 characters of letters, digits and +=,.@_-"
 
@@ -116,6 +123,31 @@ def check_positive_int(value: Any, key: str) -> int:
     return value
 
 
+# The longest an MFA session can last, so the largest max MFA age that means anything: AWS STS's
+# GetSessionToken (the MFA session of an IAM user) accepts DurationSeconds "from 900 seconds (15
+# minutes) to 129,600 seconds (36 hours)" (AWS STS API Reference, GetSessionToken); role sessions,
+# the console's included, last at most 12 hours (IAM API Reference, CreateRole MaxSessionDuration).
+# aws:MultiFactorAuthAge can never exceed it: a larger limit would limit nothing.
+MAX_MFA_AGE_SECONDS = 129_600
+MAX_MFA_AGE_RULE = (
+    f"a whole number of seconds from 1 to {MAX_MFA_AGE_SECONDS} (36 hours, the longest MFA session AWS issues: "
+    "GetSessionToken's maximum)"
+)
+
+
+def check_max_mfa_age(value: Any, key: str = "max_mfa_age_seconds", rule: str = MAX_MFA_AGE_RULE) -> int:
+    """Return ``value`` as an ``int`` if it is a max MFA age AWS can have: 1 to 129,600 seconds.
+
+    A float with no fraction counts, as in ``check_positive_int``. ``rule`` is what the message
+    says is allowed (config adds "or 0 for no limit").
+    """
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_MFA_AGE_SECONDS:
+        raise InvalidInputError(key, value, rule)
+    return value
+
+
 def check_iam_name(value: Any, key: str) -> str:
     """Return ``value`` if IAM accepts it as a group or policy name."""
     if not isinstance(value, str) or not _IAM_NAME.fullmatch(value):
@@ -182,10 +214,12 @@ def check_tags(value: Any, key: str = "tags") -> dict[str, str]:
 # The devices users may enroll: every type, or FIDO2 security keys and passkeys only.
 MFA_DEVICES = ("any", "security_keys")
 
-# Security-key certifications and their levels, as IAM's condition-key reference lists them for
-# iam:FIDO-certification (FIDO Alliance levels) and iam:FIDO-FIPS-140-2-certification /
-# iam:FIDO-FIPS-140-3-certification (FIPS 140 validation levels). IAM compares them with string
-# operators, so the spelling is exact ("L1plus", not "L1+").
+# Security-key certifications and their levels for iam:FIDO-certification (FIDO Alliance levels)
+# and iam:FIDO-FIPS-140-2-certification / iam:FIDO-FIPS-140-3-certification (FIPS 140 validation
+# levels). IAM compares them with string operators, so the spelling must be exact. AWS's
+# documentation (condition-key reference, GetMFADevice's Certifications map) names the keys but
+# lists no values: these spellings are not verified against AWS (docs/security-keys.md says how to
+# read a key's real values with `aws iam get-mfa-device`).
 CERTIFICATION_LEVELS: dict[str, tuple[str, ...]] = {
     "fido": ("L1", "L1plus", "L2", "L2plus", "L3", "L3plus"),
     "fips-140-2": ("L1", "L2", "L3", "L4"),
@@ -239,7 +273,6 @@ def check_certification_needs_security_keys(
 # AWS Organizations' documented patterns (Organizations API reference, AttachPolicy's TargetId).
 _ROOT_ID = re.compile(r"r-[0-9a-z]{4,32}", re.ASCII)
 _OU_ID = re.compile(r"ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}", re.ASCII)
-_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}", re.ASCII)
 CALL_AS = ("SELF", "DELEGATED_ADMIN")
 TARGETS_RULE = (
     "a non-empty list of distinct organization targets: the root ('r-' and 4-32 lowercase letters "
@@ -276,8 +309,10 @@ def check_targets(value: Any, key: str = "targets") -> tuple[str, ...]:
 
 def check_region(value: Any, key: str = "region") -> str:
     """Return ``value`` if it looks like an AWS region name, such as ``eu-west-1``."""
-    if not isinstance(value, str) or not _REGION.fullmatch(value):
-        raise InvalidInputError(key, value, "an AWS region name such as 'us-east-1' or 'eu-west-1'")
+    if not isinstance(value, str) or partition_of_region(value) is None:
+        raise InvalidInputError(
+            key, value, "an AWS region name such as 'us-east-1' or 'eu-west-1', in one of AWS's partitions"
+        )
     return value
 
 

@@ -19,6 +19,8 @@ from typing import Any
 from mfa_policy.policy.document import DOCUMENT_OPTIONS, SELF_SERVICE_NAMES
 from mfa_policy.policy.validation import (
     CERTIFICATION_RULE,
+    MAX_MFA_AGE_RULE,
+    PARTITIONS,
     InvalidInputError,
     check_account_id,
     check_bool,
@@ -27,8 +29,8 @@ from mfa_policy.policy.validation import (
     check_choices,
     check_group_names,
     check_iam_name,
+    check_max_mfa_age,
     check_mfa_devices,
-    check_positive_int,
     check_region,
     check_security_key_certification,
     check_targets,
@@ -84,11 +86,14 @@ def _parse_self_service(raw: str, key: str) -> tuple[str, ...]:
     return check_choices(value, key, SELF_SERVICE_NAMES)
 
 
+_MAX_AGE_RULE = f"{MAX_MFA_AGE_RULE}, or 0 for no limit"
+
+
 def _parse_max_age(raw: str, key: str) -> int | None:
     if not re.fullmatch(r"[0-9]+", raw):
-        raise InvalidInputError(key, raw, "a whole number of seconds greater than 0, or 0 for no limit")
+        raise InvalidInputError(key, raw, _MAX_AGE_RULE)
     seconds = int(raw)
-    return None if seconds == 0 else check_positive_int(seconds, key)
+    return None if seconds == 0 else check_max_mfa_age(seconds, key, _MAX_AGE_RULE)
 
 
 def _parse_account_id(raw: str, key: str) -> str | None:
@@ -169,8 +174,9 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
 
 ACCOUNTS_KEY = f"{NAMESPACE}:accounts"
 _ACCOUNT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
-_ROLE_ARN = re.compile(r"arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role/[\w+=,.@/-]{1,512}", re.ASCII)
-_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}")
+_ROLE_ARN = re.compile(
+    rf"arn:({'|'.join(re.escape(p) for p in PARTITIONS)}):iam::(\d{{12}}):role/[\w+=,.@/-]{{1,512}}", re.ASCII
+)
 _ACCOUNTS_RULE = (
     "a list of {name, roleArn, region?} entries: distinct names of letters, digits, - and _ "
     "(at most 63), an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>), an optional region such "
@@ -191,6 +197,45 @@ class AccountTarget:
         return self.role_arn.split(":")[4]
 
 
+_ACCOUNT_FIELDS = {
+    "name": "a name of letters, digits, - and _ (at most 63), starting with a letter or digit",
+    "roleArn": "an IAM role ARN, arn:<partition>:iam::<12 digits>:role/<name>",
+    "region": "an AWS region name such as eu-west-1",
+}
+
+
+def _account_entry(entry: Any, where: str) -> AccountTarget:
+    """One entry of ``mfa-policy:accounts``; an error names the entry (``[1]``) and its field."""
+    if not isinstance(entry, dict):
+        raise InvalidInputError(where, entry, "an object {name, roleArn, region?}")
+    _check_fields(entry, where, list(_ACCOUNT_FIELDS))
+    for field, rule in _ACCOUNT_FIELDS.items():
+        if field not in entry:
+            if field == "region":
+                continue
+            raise InvalidInputError(f"{where}.{field}", None, f"a value: {rule}")
+        if field == "region":
+            check_region(entry[field], f"{where}.region")
+            continue
+        pattern = {"name": _ACCOUNT_NAME, "roleArn": _ROLE_ARN}[field]
+        if not isinstance(entry[field], str) or not pattern.fullmatch(entry[field]):
+            raise InvalidInputError(f"{where}.{field}", entry[field], rule)
+    return AccountTarget(entry["name"], entry["roleArn"], entry.get("region"))
+
+
+def _check_fields(value: Mapping[str, Any], where: str, fields: list[str]) -> None:
+    """An unknown field of a config object is an error naming it, with the field it probably meant."""
+    for field in value:
+        if field not in fields:
+            close = difflib.get_close_matches(str(field), fields, n=1) or [
+                name for name in fields if name.lower() == str(field).lower()
+            ]
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise InvalidInputError(
+                f"{where}.{field}", value[field], f"a field of {where}{hint}: {', '.join(fields)}"
+            )
+
+
 def read_accounts(get: Callable[[str], str | None]) -> tuple[AccountTarget, ...]:
     """Read the optional ``mfa-policy:accounts`` list; empty when the key is unset.
 
@@ -200,23 +245,19 @@ def read_accounts(get: Callable[[str], str | None]) -> tuple[AccountTarget, ...]
     if raw is None:
         return ()
     value = _parse_json_list(raw, ACCOUNTS_KEY, _ACCOUNTS_RULE)
-    targets = []
-    for entry in value:
-        if (
-            not isinstance(entry, dict)
-            or not set(entry) <= {"name", "roleArn", "region"}
-            or not isinstance(entry.get("name"), str)
-            or not _ACCOUNT_NAME.fullmatch(entry["name"])
-            or not isinstance(entry.get("roleArn"), str)
-            or not _ROLE_ARN.fullmatch(entry["roleArn"])
-            or ("region" in entry and not (isinstance(entry["region"], str) and _REGION.fullmatch(entry["region"])))
-        ):
-            raise InvalidInputError(ACCOUNTS_KEY, entry, _ACCOUNTS_RULE)
-        targets.append(AccountTarget(entry["name"], entry["roleArn"], entry.get("region")))
-    names = [target.name for target in targets]
-    accounts = [target.account_id for target in targets]
-    if not targets or len(set(names)) != len(names) or len(set(accounts)) != len(accounts):
+    if not value:
         raise InvalidInputError(ACCOUNTS_KEY, value, _ACCOUNTS_RULE)
+    targets = []
+    for index, entry in enumerate(value):
+        targets.append(_account_entry(entry, f"{ACCOUNTS_KEY}[{index}]"))
+        for field, seen in (("name", [t.name for t in targets]), ("roleArn", [t.account_id for t in targets])):
+            if seen[-1] in seen[:-1]:
+                what = "name" if field == "name" else "account (role ARNs of different accounts)"
+                raise InvalidInputError(
+                    f"{ACCOUNTS_KEY}[{index}].{field}",
+                    entry[field],
+                    f"a {what} no other entry has: entry {seen.index(seen[-1])} has {seen[-1]} already",
+                )
     if get("accountId"):
         raise InvalidInputError(
             f"{NAMESPACE}:accountId", get("accountId"), "no value when mfa-policy:accounts is set (each role decides)"
@@ -322,8 +363,11 @@ def read_organization(get: Callable[[str], str | None]) -> OrganizationSettings 
         value = json.loads(raw)
     except ValueError:
         raise InvalidInputError(ORGANIZATION_KEY, raw, _ORGANIZATION_RULE) from None
-    if not isinstance(value, dict) or "targets" not in value or not set(value) <= set(_ORGANIZATION_FIELDS):
+    if not isinstance(value, dict):
         raise InvalidInputError(ORGANIZATION_KEY, value, _ORGANIZATION_RULE)
+    _check_fields(value, ORGANIZATION_KEY, list(_ORGANIZATION_FIELDS))
+    if "targets" not in value:
+        raise InvalidInputError(f"{ORGANIZATION_KEY}.targets", None, f"a value: {_ORGANIZATION_RULE}")
     for other in ("accounts", "accountId"):
         if get(other):
             raise InvalidInputError(
@@ -361,12 +405,47 @@ def check_known_keys(config: Mapping[str, Any]) -> None:
     """
     known = [key.name for key in CONFIG_KEYS] + list(OBJECT_KEYS)
     for full_key in sorted(config):
-        namespace, _, name = full_key.partition(":")
+        namespace, colon, name = full_key.partition(":")
+        if not colon:
+            # The Pulumi CLI refuses a key without a namespace; ours would otherwise be read as unset.
+            hint = f" (did you mean {NAMESPACE}:{namespace}?)" if namespace in known else ""
+            raise InvalidInputError(
+                full_key, config[full_key], f"a key of the form <namespace>:<name>, as Pulumi requires{hint}"
+            )
+        if namespace != NAMESPACE and _looks_like_ours(namespace):
+            close = [name] if name in known else difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {NAMESPACE}:{close[0]}?)" if close else ""
+            raise InvalidInputError(
+                full_key,
+                config[full_key],
+                f"the namespace {NAMESPACE!r}: {namespace!r} is not it, so this program would never read the "
+                f"key{hint}",
+            )
         if namespace != NAMESPACE or name in known:
             continue
         close = difflib.get_close_matches(name, known, n=1)
         hint = f" (did you mean {NAMESPACE}:{close[0]}?)" if close else ""
         raise InvalidInputError(full_key, config[full_key], f"a key this program reads{hint}: {', '.join(known)}")
+
+
+def _looks_like_ours(namespace: str) -> bool:
+    """A namespace within two edits (a swap counts as one) of ``mfa-policy``, case aside."""
+    return _edit_distance(namespace.lower(), NAMESPACE) <= 2
+
+
+def _edit_distance(left: str, right: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions, adjacent swaps."""
+    previous2: list[int] = []
+    previous = list(range(len(right) + 1))
+    for i, a in enumerate(left, 1):
+        current = [i]
+        for j, b in enumerate(right, 1):
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b))
+            if i > 1 and j > 1 and a == right[j - 2] and left[i - 2] == b:
+                cost = min(cost, previous2[j - 2] + 1)
+            current.append(cost)
+        previous2, previous = previous, current
+    return previous[-1]
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from pulumi.runtime.mocks import Mocks as SdkMocks
 from pulumi.runtime.settings import set_root_resource
 from pulumi.runtime.stack import Stack
 
-from mfa_policy.program.project import partition_for_region, stack_config
+from mfa_policy.program.project import ProjectError, partition_for_region, stack_config
 from mfa_policy.testing import (  # noqa: F401  (re-exported for the CLI and tests)
     CALLER_IDENTITY_TOKEN,
     GET_GROUP_TOKEN,
@@ -199,6 +199,12 @@ def preview_stack(project_dir: Path, stack: str, account_id: str | None = None) 
     if account_id is None:
         account_id, placeholder = PLACEHOLDER_ACCOUNT_ID, True
     partition = partition_for_region(config.get("aws:region"))
+    program = project_dir / "__main__.py"
+    if not program.is_file():
+        raise ProjectError(
+            f"no __main__.py in {project_dir}: preview runs a Pulumi Python program's __main__.py "
+            "(pass --cwd with the folder that holds it)"
+        )
     mocks = OfflineMocks(account_id, partition)
-    run = run_program(project_dir / "__main__.py", config, mocks, project=project, stack=stack)
+    run = run_program(program, config, mocks, project=project, stack=stack)
     return StackPreview(stack, account_id, placeholder, partition, run)

@@ -47,12 +47,11 @@ class ProjectError(Exception):
 
 
 def partition_for_region(region: str | None) -> str:
-    """The AWS partition of a region name (``cn-north-1`` -> ``aws-cn``); ``aws`` when unknown."""
-    if region and region.startswith("cn-"):
-        return "aws-cn"
-    if region and region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
+    """The AWS partition of a region name (``cn-north-1`` -> ``aws-cn``, ``us-isob-east-1`` ->
+    ``aws-iso-b``), from AWS's partitions data; ``aws`` when no partition claims it."""
+    from mfa_policy.policy.partitions import partition_of_region
+
+    return (partition_of_region(region) if region else None) or "aws"
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:

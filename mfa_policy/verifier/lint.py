@@ -16,6 +16,10 @@ guarantees fails on any finding. The checks:
 * ``MALFORMED_ARN``, ``WRONG_PARTITION``, ``WRONG_ACCOUNT``: a ``Resource``/``NotResource`` that is
   not ``*`` nor an ARN in the expected partition naming the expected account.
 * ``POLICY_TOO_LARGE``: the minified document is over AWS's 6,144-character quota.
+* ``INVALID_SID``: a ``Sid`` IAM refuses: "The Sid element supports ASCII uppercase letters (A-Z),
+  lowercase letters (a-z), and numbers (0-9)" (IAM User Guide, "IAM JSON policy elements: Sid").
+* ``DUPLICATE_SID``: a ``Sid`` used by two statements: "In IAM, the Sid value must be unique
+  within a JSON policy" (same page).
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ MALFORMED_ARN = "MALFORMED_ARN"
 WRONG_PARTITION = "WRONG_PARTITION"
 WRONG_ACCOUNT = "WRONG_ACCOUNT"
 POLICY_TOO_LARGE = "POLICY_TOO_LARGE"
+INVALID_SID = "INVALID_SID"
+DUPLICATE_SID = "DUPLICATE_SID"
 
 # Every check's id and what it reports.
 CHECKS: dict[str, str] = {
@@ -50,6 +56,8 @@ CHECKS: dict[str, str] = {
     WRONG_PARTITION: "an ARN is in another partition",
     WRONG_ACCOUNT: "an ARN names another account",
     POLICY_TOO_LARGE: "the minified document is over AWS's size quota",
+    INVALID_SID: "a Sid has characters other than ASCII letters and digits",
+    DUPLICATE_SID: "two statements have the same Sid",
 }
 
 # AWS's global condition keys (IAM User Guide, "AWS global condition context keys"), usable with
@@ -327,6 +335,34 @@ def _service_has_accountless_arns(catalog: Catalog, service: str) -> bool:
     )
 
 
+_SID = re.compile(r"[A-Za-z0-9]+", re.ASCII)
+
+
+def _check_sids(document: Mapping[str, Any]) -> list[Finding]:
+    body = document.get("Statement", [])
+    body = [body] if isinstance(body, dict) else body if isinstance(body, list) else []
+    found = []
+    seen: set[str] = set()
+    for index, statement in enumerate(body):
+        if not isinstance(statement, Mapping) or "Sid" not in statement:
+            continue
+        sid = statement["Sid"]
+        if not isinstance(sid, str) or not _SID.fullmatch(sid):
+            found.append(
+                Finding(
+                    INVALID_SID,
+                    f"#{index}",
+                    json.dumps(sid),
+                    f"Sid {json.dumps(sid)} is not only ASCII letters and digits, which is all IAM accepts in a Sid",
+                )
+            )
+        elif sid in seen:
+            found.append(Finding(DUPLICATE_SID, sid, sid, f"Sid {sid} is used by more than one statement"))
+        if isinstance(sid, str):
+            seen.add(sid)
+    return found
+
+
 def lint(
     document: Mapping[str, Any],
     catalog: Catalog,
@@ -339,7 +375,7 @@ def lint(
 
     ``partition`` and ``account_id``, when given, are what every ARN must name.
     """
-    found: list[Finding] = []
+    found: list[Finding] = _check_sids(document)
     for sid, statement in _statements(document):
         found += _check_actions(sid, statement, catalog)
         found += _check_resources(sid, statement, catalog)

@@ -47,6 +47,7 @@ from mfa_policy.audit.verdicts import (
     audit,
 )
 from mfa_policy.cli import main
+from mfa_policy.extras import install_command
 from mfa_policy.policy.document import build_policy_document
 from mfa_policy.verifier.catalog import load_catalog
 
@@ -410,7 +411,7 @@ def test_without_boto3_one_line_says_what_to_install():
     assert completed.returncode == 2
     assert completed.stderr == (
         "error: the audit of a live account needs the 'audit' extra (boto3 is not installed): "
-        "pip install 'mfa-policy[audit]'\n"
+        f"{install_command('audit')}\n"
     )
 
 

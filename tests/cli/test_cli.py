@@ -11,6 +11,7 @@ import pytest
 
 from conftest import PASS_LINES, REFERENCE, ROOT
 from mfa_policy.cli import main
+from mfa_policy.extras import install_command
 
 
 def test_verify_defaults_pass(capsys):
@@ -190,7 +191,10 @@ def test_the_builder_takes_the_whole_intent_too(capsys):
     [
         (["--self-service", "password,passwords"], "--self-service: unknown capability 'passwords'"),
         (["--max-mfa-age-seconds", "-5"], "--max-mfa-age-seconds: got '-5'"),
-        (["--max-mfa-age-seconds", "1h"], "expected a whole number of seconds, or 0 for no limit"),
+        (["--max-mfa-age-seconds", "1h"], "expected a whole number of seconds from 1 to 129600"),
+        (["--max-mfa-age-seconds", "10000000000000000"], "129600 (36 hours, the longest MFA session"),
+        (["--self-service", "password,password"], "--self-service: 'password' is given twice"),
+        (["--cwd", "."], "--cwd names the project folder of --stack; without --stack it would be ignored"),
     ],
 )
 @pytest.mark.parametrize("command", ["verify", "explain"])
@@ -225,7 +229,8 @@ def test_without_the_verify_extra_one_line_says_how_to_install_it(command):
     assert completed.returncode == 2
     (line,) = completed.stderr.splitlines()
     assert line.startswith("error: ") and "needs the 'verify' extra" in line
-    assert line.endswith(": pip install 'mfa-policy[verify]'")
+    assert line.endswith(": " + install_command("verify"))
+    assert "pip install 'mfa-policy[verify] @ git+<repository URL>@v" in line
     assert completed.stdout == ""
 
 
@@ -274,13 +279,13 @@ def test_verify_checks_a_stack_of_accounts_and_says_which(tmp_path, capsys):
     # A bad entry fails as it does for the program.
     cwd = project_with_stack(tmp_path, "  mfa-policy:accounts: [{name: a}]\n")
     assert main(["verify", "--stack", "s", "--cwd", cwd]) == 2
-    assert capsys.readouterr().err.startswith("error: mfa-policy:accounts: got {'name': 'a'}")
+    assert capsys.readouterr().err.startswith("error: mfa-policy:accounts[0].roleArn: got None; expected a value")
 
 
 def test_the_label_says_which_options_were_checked(capsys):
     assert main(["verify", "--allow-list-users", "--max-mfa-age-seconds", "900"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
-    assert "the project's policy (allow_list_users, max_mfa_age_seconds=900; account 111122223333)" in first
+    assert "(allow_list_users, max_mfa_age_seconds=900; account 123456789012, a placeholder)" in first
     assert main(["verify"]) == 0
     assert "the project's policy (defaults; account" in capsys.readouterr().out
 

@@ -41,7 +41,8 @@ def test_an_enforced_iam_user_is_stopped_before_anything_is_created(pulumi_mocks
     assert f"IAM user {caller}, a member of 'admins'" in message
     assert "deploy as a role" in message
     assert "aws sts get-session-token" in message
-    assert "mfa-policy:allowEnforcingDeployer" in message and "allow_enforcing_deployer=True" in message
+    # A Python user is told the argument, not this repository's config key.
+    assert "confirm with allow_enforcing_deployer=True;" in message and "mfa-policy:" not in message
     assert created_aws_resources(pulumi_mocks) == []
 
 

@@ -307,11 +307,18 @@ def test_the_plugin_serves_the_schema_over_grpc(plugin, schema):
     ],
 )
 def test_construct_over_grpc_reports_the_input_property(plugin, group_names, reason):
+    prop, text = construct_error_over_grpc(plugin, {"groupNames": group_names})
+    assert prop == "groupNames"
+    assert text.startswith(reason)
+
+
+def construct_error_over_grpc(plugin, inputs):
+    """Construct over gRPC as the engine does; the (property, reason) of the INVALID_ARGUMENT answer."""
     stub, monitor = plugin
-    inputs = struct_pb2.Struct()
-    inputs.update({"groupNames": group_names})
+    struct = struct_pb2.Struct()
+    struct.update(inputs)
     request = provider_pb2.ConstructRequest(
-        project="p", stack="s", type=TYPE_TOKEN, name="x", inputs=inputs, monitorEndpoint=monitor, dryRun=True
+        project="p", stack="s", type=TYPE_TOKEN, name="x", inputs=struct, monitorEndpoint=monitor, dryRun=True
     )
     with pytest.raises(grpc.RpcError) as raised:
         stub.Construct(request, timeout=60)
@@ -320,5 +327,18 @@ def test_construct_over_grpc_reports_the_input_property(plugin, group_names, rea
     details = errors_pb2.InputPropertiesError()
     status.details[0].Unpack(details)
     ((prop, text),) = [(error.property_path, error.reason) for error in details.errors]
-    assert prop == "groupNames"
+    return prop, text
+
+
+@pytest.mark.parametrize(
+    ("inputs", "prop", "reason"),
+    [
+        ({"groupNames": ["admins"], "createGroup": True}, "createGroup", "createGroup: RequireMfaPolicy has no such"),
+        ({"groupNames": ["admins"], "accountId": rpc.UNKNOWN}, "accountId", "accountId must be known at preview"),
+        ({"groupNames": ["admins"], "tags": {"team": rpc.UNKNOWN}}, "tags", "tags must be known at preview"),
+    ],
+)
+def test_construct_over_grpc_refuses_unknown_inputs_and_values(plugin, inputs, prop, reason):
+    found, text = construct_error_over_grpc(plugin, inputs)
+    assert found == prop
     assert text.startswith(reason)

@@ -205,7 +205,7 @@ def test_g7_list_users_option():
 # G8 valid and small --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("partition", ["aws", "aws-cn", "aws-us-gov"])
+@pytest.mark.parametrize("partition", ["aws", "aws-cn", "aws-us-gov", "aws-iso-b", "aws-eusc"])
 def test_g8_every_arn_names_the_partition_and_account(partition):
     document = build_policy_document(ACCOUNT, partition, **EVERY_OPTION)
     text = json.dumps(document)
@@ -233,7 +233,7 @@ def test_g8_is_deterministic_whatever_the_option_order():
     assert json.dumps(first) == json.dumps(second)
 
 
-@pytest.mark.parametrize("partition", ["aws", "aws-cn", "aws-us-gov"])
+@pytest.mark.parametrize("partition", ["aws", "aws-cn", "aws-us-gov", "aws-iso-b", "aws-eusc"])
 def test_g8_the_linter_reports_nothing(partition):
     catalog = load_catalog()
     for options in (EVERY_OPTION, {}):
@@ -278,7 +278,7 @@ def test_no_arn_is_scoped_by_device_name_and_no_delete_device_grant(default_docu
         ({"account_id": "12345"}, "account_id"),
         ({"account_id": "1111222233334"}, "account_id"),
         ({"account_id": "11112222333x"}, "account_id"),
-        ({"partition": "aws-iso"}, "partition"),
+        ({"partition": "aws-mars"}, "partition"),
         ({"self_service": ["passwords"]}, "self_service"),
         ({"self_service": "password"}, "self_service"),
         ({"max_mfa_age_seconds": 0}, "max_mfa_age_seconds"),

@@ -75,7 +75,7 @@ def test_the_options_follow_the_document_rules():
     with pytest.raises(InvalidInputError, match=r"^group_names: .*no such option"):
         build_scp_document(group_names=["admins"])
     with pytest.raises(InvalidInputError, match=r"^partition: "):
-        build_scp_document("aws-iso")
+        build_scp_document("aws-mars")
 
 
 def test_an_scp_over_the_quota_is_refused(monkeypatch):

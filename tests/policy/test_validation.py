@@ -21,7 +21,7 @@ BAD_VALUES = [
     (check_account_id, "1234567890123"),
     (check_account_id, "12345678901a"),
     (check_account_id, 111122223333),
-    (check_partition, "aws-iso"),
+    (check_partition, "aws-mars"),
     (check_group_names, []),
     (check_group_names, "admins"),
     (check_group_names, ["admins", "admins"]),

@@ -32,6 +32,8 @@ CONFIG_CASES = [
     ("maxMfaAgeSeconds", "-60"),
     ("maxMfaAgeSeconds", "one hour"),
     ("maxMfaAgeSeconds", "1.5"),
+    ("maxMfaAgeSeconds", "129601"),
+    ("maxMfaAgeSeconds", "10000000000000000"),
     ("policyName", "has space"),
     ("policyName", "p" * 129),
     ("policyName", ""),
@@ -74,6 +76,8 @@ ARGUMENT_CASES = [
     ("max_mfa_age_seconds", -1),
     ("max_mfa_age_seconds", "3600"),
     ("max_mfa_age_seconds", True),
+    ("max_mfa_age_seconds", 129_601),
+    ("max_mfa_age_seconds", 10**16),
     ("policy_name", "has space"),
     ("path", "security"),
     ("path", "/security"),
@@ -103,10 +107,15 @@ def test_bad_config_values(key, raw):
     mocks = OfflineMocks()
     with pytest.raises(InvalidInputError) as raised:
         run_program(ROOT / "__main__.py", config, mocks, project="mfa-policy", stack="bad")
-    assert_one_clear_message(raised.value, f"mfa-policy:{key}")
+    # An entry of a list (or a field of it) is named by its index: mfa-policy:accounts[1].roleArn.
+    named = raised.value.key
+    assert named == f"mfa-policy:{key}" or named.startswith(f"mfa-policy:{key}["), named
+    assert_one_clear_message(raised.value, named)
     # The value as given, as YAML/JSON read it, or the offending entry of a list.
     value = parsed(raw)
-    assert raised.value.value in (raw, value) or (isinstance(value, list) and raised.value.value in value)
+    entries = value if isinstance(value, list) else []
+    fields = [field for entry in entries if isinstance(entry, dict) for field in entry.values()]
+    assert raised.value.value in (raw, value, None, *entries, *fields)
     assert mocks.created == []
     assert mocks.calls == []
 

@@ -80,8 +80,8 @@ def test_read_organization_defaults():
     [
         ("not json", "mfa-policy:organization"),
         (["r-ab12"], "mfa-policy:organization"),
-        ({"stackSet": True}, "mfa-policy:organization"),
-        ({"targets": ["r-ab12"], "extra": 1}, "mfa-policy:organization"),
+        ({"stackSet": True}, "mfa-policy:organization.targets"),
+        ({"targets": ["r-ab12"], "extra": 1}, "mfa-policy:organization.extra"),
         ({"targets": []}, "mfa-policy:organization.targets"),
         ({"targets": ["x-ab12"]}, "mfa-policy:organization.targets"),
         ({"targets": ["ou-ab12-" + "c" * 33]}, "mfa-policy:organization.targets"),

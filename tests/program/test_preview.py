@@ -23,7 +23,7 @@ def test_dev_preview_text_lists_every_resource_and_the_document(capsys):
         "+ aws:iam/group:Group  require-mfa-developers  (parent: require-mfa)",
         "+ aws:iam/groupPolicyAttachment:GroupPolicyAttachment  require-mfa-dev-admins  (parent: require-mfa)",
         "      policyArn: arn:aws:iam::111122223333:policy/require-mfa-dev",
-        "  groups: ['developers', 'dev-admins']",
+        '  groups: ["developers", "dev-admins"]',
     ):
         assert line in out
     document = json.loads(out.split("Policy document (output policyDocument):\n", 1)[1])

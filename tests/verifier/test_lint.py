@@ -12,7 +12,9 @@ from mfa_policy.policy.document import SELF_SERVICE_NAMES, build_policy_document
 from mfa_policy.verifier.catalog import Catalog, load_catalog
 from mfa_policy.verifier.lint import (
     CHECKS,
+    DUPLICATE_SID,
     GLOBAL_CONDITION_KEYS,
+    INVALID_SID,
     MALFORMED_ARN,
     POLICY_TOO_LARGE,
     RESOURCE_MISMATCH,
@@ -57,6 +59,8 @@ def test_every_check_has_a_stable_id():
         WRONG_PARTITION,
         WRONG_ACCOUNT,
         POLICY_TOO_LARGE,
+        INVALID_SID,
+        DUPLICATE_SID,
     }
 
 
@@ -207,6 +211,37 @@ def test_the_size_limit(catalog):
     assert ids(small, catalog) == []
     assert ids(policy(*[statement] * 80), catalog) == [(POLICY_TOO_LARGE, "size")]
     assert ids(small, catalog, max_characters=100) == [(POLICY_TOO_LARGE, "size")]
+
+
+# Statement IDs -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sid", ["<script>alert(1)</script>", "Allow MFA", "Allow-MFA", "Allow_MFA", "Ünicode", "", 7])
+def test_a_sid_iam_refuses(catalog, sid):
+    document = {"Version": "2012-10-17", "Statement": [{"Sid": sid, **allow("iam:GetUser")}]}
+    assert ids(document, catalog) == [(INVALID_SID, json.dumps(sid))]
+
+
+def test_a_sid_of_letters_and_digits_passes_and_a_repeated_one_does_not(catalog):
+    document = {"Version": "2012-10-17", "Statement": [{"Sid": "AllowGetUser2", **allow("iam:GetUser")}]}
+    assert ids(document, catalog) == []
+    document["Statement"].append({"Sid": "AllowGetUser2", **allow("iam:ListMFADevices")})
+    assert ids(document, catalog) == [(DUPLICATE_SID, "AllowGetUser2")]
+
+
+def test_our_documents_have_valid_distinct_sids_with_every_option(catalog):
+    from mfa_policy.policy.scp import build_scp_document
+    from mfa_policy.policy.validation import CERTIFICATION_LEVELS
+
+    every = {
+        "allow_password_change_without_mfa": True,
+        "allow_list_users": True,
+        "max_mfa_age_seconds": 900,
+        "mfa_devices": "security_keys",
+        "security_key_certification": {name: levels[:1] for name, levels in CERTIFICATION_LEVELS.items()},
+    }
+    for document in (build_policy_document(ACCOUNT, **every), build_scp_document("aws", **every)):
+        assert [f for f in lint(document, catalog) if f.id in (INVALID_SID, DUPLICATE_SID)] == []
 
 
 # Our own documents -------------------------------------------------------------------------------
