@@ -23,7 +23,9 @@ from mfa_policy.components.require_mfa import (
     _PARTITION,
     DEFAULT_DESCRIPTION,
     DEFAULT_PATH,
+    ENROLLMENT_SCHEMA_DOC,
     DeployerLockoutError,
+    EnrollmentArgs,
 )
 from mfa_policy.components.schema_docs import SchemaDocs
 from mfa_policy.policy.document import DOCUMENT_OPTIONS, check_document_options
@@ -108,6 +110,11 @@ class OrganizationMfaGuardrailArgs(TypedDict):
     """Only with ``mfa_devices="security_keys"``: the certification levels a key must have when it
     is activated, by certification (``fido``, ``fips-140-2``, ``fips-140-3``), as in
     ``RequireMfaPolicy``. Default: any security key."""
+
+    enrollment: NotRequired[EnrollmentArgs]
+    """Close the enrollment window, in the SCP and the managed policy: without MFA, an IAM user may
+    enroll an MFA device only while their own user carries a tag and/or from listed networks, as
+    in ``RequireMfaPolicy``. Default: unset."""
 
     policy_name: NotRequired[str]
     """Name of the IAM managed policy the StackSet creates in each account. Default: the
@@ -401,6 +408,9 @@ SCHEMA_DOCS = SchemaDocs(
         "securityKeyCertification": (
             "Only with `mfaDevices: security_keys`: the certification levels a key must have when it is "
             "activated, by certification (`fido`, `fips-140-2`, `fips-140-3`). Default: any security key."
+        ),
+        "enrollment": ENROLLMENT_SCHEMA_DOC.replace(
+            "Close the enrollment window:", "Close the enrollment window, in the SCP and the managed policy:"
         ),
         "policyName": "Name of the IAM managed policy the StackSet creates in each account. Default: the "
         "component's name.",

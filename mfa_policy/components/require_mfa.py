@@ -37,6 +37,30 @@ else:
     GroupNames = Sequence[str]
 
 
+class EnrollmentTagArgs(TypedDict):
+    """A tag on the user's own IAM user that lets them enroll an MFA device without MFA."""
+
+    key: NotRequired[str]
+    """Tag key: 1-128 letters, digits, spaces and `_ . : / = + - @`, not starting with `aws:`.
+    Default: `mfa-enrollment`."""
+
+    value: NotRequired[str]
+    """Tag value, compared exactly (case too): 0-256 of the same characters. Default: `allowed`."""
+
+
+class EnrollmentArgs(TypedDict):
+    """What a user without MFA needs to enroll an MFA device: a tag, networks, or both (each one
+    set must hold). With MFA nothing changes."""
+
+    require_tag: NotRequired[EnrollmentTagArgs]
+    """The tag the user's own IAM user must carry; an administrator sets it (with MFA) for the
+    onboarding and removes it after. An empty object takes the defaults `mfa-enrollment` = `allowed`."""
+
+    source_ips: NotRequired[Sequence[str]]
+    """The networks the request must come from: up to 20 distinct IPv4 or IPv6 CIDRs with the host
+    bits zero, e.g. `203.0.113.0/24`. A request through a VPC endpoint has no source IP: it is outside."""
+
+
 class RequireMfaPolicyArgs(TypedDict):
     """Arguments of :class:`RequireMfaPolicy`. Only ``group_names`` is required."""
 
@@ -82,6 +106,13 @@ class RequireMfaPolicyArgs(TypedDict):
     is activated, by certification: ``fido`` (``L1``, ``L1plus``, ``L2``, ``L2plus``, ``L3``,
     ``L3plus``), ``fips-140-2`` or ``fips-140-3`` (``L1``-``L4``), e.g. ``{"fido": ["L2", "L3"]}``.
     A key must meet every listed certification. Default: any security key."""
+
+    enrollment: NotRequired[EnrollmentArgs]
+    """Close the enrollment window: without MFA, a user may create, enable (and, with
+    ``allow_password_change_without_mfa``, change their password for) an MFA device only while
+    their own IAM user carries a tag (``{"require_tag": {"key": ..., "value": ...}}``, defaults
+    ``mfa-enrollment`` and ``allowed``) and/or from listed networks (``{"source_ips": [CIDR, ...]}``).
+    Default: unset (anyone holding a user's password or keys can enroll a device for them)."""
 
     policy_name: NotRequired[str]
     """Name of the IAM managed policy. Default: the component's name."""
@@ -316,6 +347,13 @@ class RequireMfaPolicy(pulumi.ComponentResource):
 
 # The provider's schema (provider/): the same facts as the docstrings above, for readers in
 # TypeScript, Go, C#, Java and YAML. A new argument needs its description here too.
+ENROLLMENT_SCHEMA_DOC = (
+    "Close the enrollment window: without MFA, a user may create and enable an MFA device (and, with "
+    "`allowPasswordChangeWithoutMfa`, change their password) only while their own IAM user carries a tag "
+    "(`requireTag: {key, value}`, defaults `mfa-enrollment` and `allowed`) and/or from listed networks "
+    "(`sourceIps: [CIDR, ...]`, IPv4 or IPv6; a request through a VPC endpoint counts as outside). Each one "
+    "set must hold. Default: unset (whoever holds a user's password or keys can enroll a device for them)."
+)
 SCHEMA_DOCS = SchemaDocs(
     token=TYPE_TOKEN,
     description=(
@@ -367,6 +405,7 @@ SCHEMA_DOCS = SchemaDocs(
             "`fips-140-2` or `fips-140-3` (`L1` to `L4`), for example `{\"fido\": [\"L2\", \"L3\"]}`. "
             "A key must meet every listed certification. Default: any security key."
         ),
+        "enrollment": ENROLLMENT_SCHEMA_DOC,
         "policyName": "Name of the IAM managed policy. Default: the component's name.",
         "path": "IAM path of the policy (and of created groups). Default: `/`.",
         "description": (
