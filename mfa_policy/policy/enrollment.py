@@ -29,6 +29,7 @@ the gates.
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import unicodedata
 from collections.abc import Collection, Mapping, Sequence
@@ -212,15 +213,16 @@ def enrollment_statements(
     """
     actions = sorted(action for action in bootstrap if action in ENROLLMENT_ACTIONS)
     statements: list[dict[str, Any]] = []
+    # Each statement gets its own lists and dicts: editing one must not edit another.
     for suffix, condition in without_mfa:
         if gates.tag is not None:
             statements.append(
                 {
                     "Sid": f"DenyMfaEnrollmentWithoutTag{suffix}",
                     "Effect": "Deny",
-                    "Action": actions,
+                    "Action": list(actions),
                     "Resource": "*",
-                    "Condition": {**condition, "StringNotEquals": {gates.condition_key: gates.tag[1]}},
+                    "Condition": {**copy.deepcopy(condition), "StringNotEquals": {gates.condition_key: gates.tag[1]}},
                 }
             )
         if gates.source_ips:
@@ -228,9 +230,9 @@ def enrollment_statements(
                 {
                     "Sid": f"DenyMfaEnrollmentOutsideNetworks{suffix}",
                     "Effect": "Deny",
-                    "Action": actions,
+                    "Action": list(actions),
                     "Resource": "*",
-                    "Condition": {**condition, "NotIpAddress": {SOURCE_IP_KEY: list(gates.source_ips)}},
+                    "Condition": {**copy.deepcopy(condition), "NotIpAddress": {SOURCE_IP_KEY: list(gates.source_ips)}},
                 }
             )
     return statements

@@ -35,10 +35,11 @@ _SOURCE_IP = SOURCE_IP_KEY.lower()
 _TAG_OPERATORS = frozenset({"StringEquals", "StringNotEquals", "Null"})
 _IP_OPERATORS = frozenset({"IpAddress", "NotIpAddress", "Null"})
 _VALUE_OPERATORS = frozenset({"StringEquals", "StringNotEquals"})
-# Addresses reserved for documentation (RFC 5737, RFC 3849): the readable choice for "outside".
+# Addresses reserved for documentation (RFC 5737; RFC 3849 and RFC 9637): the readable choice
+# for "outside".
 _OUTSIDE = {
     4: ("192.0.2.1", "198.51.100.1", "203.0.113.1"),
-    6: ("2001:db8::1", "2001:db8:ffff::1"),
+    6: ("2001:db8::1", "3fff::1"),
 }
 _WHOLE = {4: ipaddress.ip_network("0.0.0.0/0"), 6: ipaddress.ip_network("::/0")}
 _OTHER_TAG_VALUES = ("revoked", "no", "other")
