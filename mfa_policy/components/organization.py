@@ -26,12 +26,14 @@ from mfa_policy.components.require_mfa import (
     ENROLLMENT_SCHEMA_DOC,
     DeployerLockoutError,
     EnrollmentArgs,
+    check_gates_fit,
 )
 from mfa_policy.components.schema_docs import SchemaDocs
 from mfa_policy.policy.document import DOCUMENT_OPTIONS, check_document_options
 from mfa_policy.policy.scp import build_scp_document, scp_json
 from mfa_policy.policy.stackset_template import build_stackset_template
 from mfa_policy.policy.validation import (
+    PARTITIONS,
     InvalidInputError,
     check_bool,
     check_call_as,
@@ -252,6 +254,10 @@ class OrganizationMfaGuardrail(pulumi.ComponentResource):
             }
             scp_options = {key: value for key, value in document_options.items() if key != "self_service"}
             build_scp_document("aws", **scp_options)  # the quota check, before anything is registered
+            if "enrollment" in scp_options:
+                # The gates grow with their input: check both quotas for the longest partition name.
+                build_scp_document(max(PARTITIONS, key=len), **scp_options)
+                check_gates_fit(document_options)
         except InvalidInputError as error:
             raise UserInputError.from_error(error) from None
         template = ""

@@ -13,6 +13,7 @@ from mfa_policy.components.schema_docs import SchemaDocs
 from mfa_policy.policy.document import DOCUMENT_OPTIONS, build_policy_document, check_document_options
 from mfa_policy.policy.validation import (
     IAM_NAME_RULE,
+    PARTITIONS,
     InvalidInputError,
     check_account_id,
     check_bool,
@@ -186,7 +187,7 @@ def _validated(args: Mapping[str, Any], name: str) -> dict[str, Any]:
         raise InvalidInputError("group_names", None, "a value: the IAM groups whose members must use MFA (required)")
     account_id = args.get("account_id")
     groups = _group_entries(args["group_names"])
-    return {
+    settings = {
         "groups": groups,
         # The names to look up for the lockout check: groups the program creates have no members yet.
         "group_names": tuple(item for _, item in groups if isinstance(item, str)),
@@ -199,6 +200,16 @@ def _validated(args: Mapping[str, Any], name: str) -> dict[str, Any]:
         "tags": check_tags(args.get("tags", {}), "tags"),
         "allow_enforcing_deployer": check_bool(args.get("allow_enforcing_deployer", False), "allow_enforcing_deployer"),
     }
+    check_gates_fit({key: settings[key] for key in DOCUMENT_OPTIONS})
+    return settings
+
+
+def check_gates_fit(document_options: Mapping[str, Any]) -> None:
+    """With the enrollment gates, raise ``InvalidInputError`` now if the document could exceed AWS's
+    quota once the account and partition are known (a 12-digit account, the longest partition
+    name), so that nothing is registered. Without them every option fits."""
+    if document_options.get("enrollment") is not None:
+        build_policy_document("000000000000", max(PARTITIONS, key=len), **document_options)
 
 
 class DeployerLockoutError(pulumi.RunError):

@@ -1018,7 +1018,7 @@ def _enrollment_rows(verifier: Verifier, policies: str, contexts: list[RequestCo
 
 
 # ---------------------------------------------------------------------------------------------
-# The organization guardrail: G1-G9 under the SCP, and G10.
+# The organization guardrail: G1-G9 and G11 under the SCP, and G10.
 
 # AWS attaches FullAWSAccess to every root, OU and account unless someone replaces it.
 FULL_AWS_ACCESS: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""G1-G9 over the whole catalog: the project's policy for every option combination, the 2014
+"""G1-G9 and G11 over the whole catalog: the project's policy for every option combination, the 2014
 and AWS policies with their concrete counterexamples, and each check caught by a broken policy."""
 
 from __future__ import annotations
