@@ -341,11 +341,11 @@ def test_the_largest_gates_fit_or_are_refused_before_anything_is_built():
     assert minified(build_policy_document(ACCOUNT, "aws-us-gov", **options, enrollment=fits)) <= MAX_POLICY_CHARACTERS
 
 
-def capacity(**options) -> int:
-    """How many of the longest IPv6 networks fit, with the default tag, in both documents."""
+def capacity(networks=LONGEST_IPV6, **options) -> int:
+    """How many of ``networks`` fit, with the default tag, in both documents (aws-us-gov)."""
     count = 0
     for count in range(1, MAX_SOURCE_IPS + 1):
-        gates = {"require_tag": {}, "source_ips": LONGEST_IPV6[:count]}
+        gates = {"require_tag": {}, "source_ips": networks[:count]}
         try:
             build_policy_document(ACCOUNT, "aws-us-gov", **options, enrollment=gates)
             build_scp_document("aws-us-gov", **options, enrollment=gates)
@@ -365,6 +365,7 @@ def size_figures() -> dict[str, int]:
         "SCP, without enrollment": len(scp_json(build_scp_document(**EVERY_OPTION))),
         "IPv6 capacity, every option": capacity(**EVERY_OPTION),
         "IPv6 capacity, any device": capacity(**without_devices),
+        "IPv4 /24 capacity, every option": capacity([f"203.0.{i}.0/24" for i in range(MAX_SOURCE_IPS)], **EVERY_OPTION),
     }
 
 
@@ -380,7 +381,8 @@ def test_the_sizes_the_docs_quote():
     assert quoted in " ".join(policy.split()), quoted
     capacity_text = (
         f"up to {figures['IPv6 capacity, every option']} networks in the longest IPv6 form "
-        f"({figures['IPv6 capacity, any device']} with `mfaDevices: any`)"
+        f"({figures['IPv6 capacity, any device']} with `mfaDevices: any`), or "
+        f"{figures['IPv4 /24 capacity, every option']} IPv4 /24s, fit"
     )
     assert capacity_text in " ".join(policy.split()), capacity_text
     scp_text = f"{figures['SCP, every option']} characters with every option on ({figures['SCP, without enrollment']}"
