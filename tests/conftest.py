@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Copies of shared/reference/: the Pulumi project schema and the policies we compare against.
 REFERENCE = ROOT / "tests" / "data"
 ACCOUNT_ID = "111122223333"
-# What `verify` prints when every guarantee of a policy holds (G10 comes with --organization).
+# What `verify` prints when every guarantee of a policy holds, without the enrollment option (G10
+# comes with --organization, between G9 and G11).
 PASS_LINES = [
     "G1 lockdown ... pass",
     "G2 enrollment works ... pass",
@@ -35,6 +36,7 @@ PASS_LINES = [
     "G7 options do exactly what they say ... pass",
     "G8 valid and small ... pass",
     "G9 only the allowed device types enroll ... pass",
+    "G11 enrollment needs the ticket ... pass (vacuously: the enrollment option is off)",
 ]
 
 

@@ -26,6 +26,8 @@ WITH_KEYS = {
     "mfa_devices": "security_keys",
     "security_key_certification": {name: list(levels) for name, levels in CERTIFICATION_LEVELS.items()},
 }
+# And the enrollment gates: the default tag and two networks, an IPv4 /24 and an IPv6 /32.
+WITH_GATES = {**WITH_KEYS, "enrollment": {"require_tag": {}, "source_ips": ["203.0.113.0/24", "2001:db8::/32"]}}
 
 
 def minified(document) -> int:
@@ -46,15 +48,19 @@ def figure(number: int) -> str:
 
 def test_the_policy_sizes_docs_quote():
     every, keys = figure(largest_policy(EVERY_OPTION)), figure(largest_policy(WITH_KEYS))
+    gates = figure(largest_policy(WITH_GATES))
     for page in ("policy.md", "multi-account.md"):
         text = " ".join((DOCS / page).read_text().split())
         assert f"{every} characters" in text and f"{keys} with security keys" in text, (page, every, keys)
+        assert f"{gates} with the enrollment option as well" in text, (page, gates)
 
 
 def test_the_scp_sizes_docs_quote():
     every, keys = figure(largest_scp(EVERY_OPTION)), figure(largest_scp(WITH_KEYS))
+    gates = figure(largest_scp(WITH_GATES))
     text = " ".join((DOCS / "organization.md").read_text().split())
     assert f"is {every} characters" in text and f"{keys} with security keys" in text, (every, keys)
+    assert f"{gates} with the enrollment option as well" in text, gates
 
 
 @pytest.fixture(scope="module")

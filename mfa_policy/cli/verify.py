@@ -67,6 +67,7 @@ def _target(args: argparse.Namespace) -> Target:
         )
     flags = _intent_flags(args)
     flags.update(_device_flags(args))
+    flags.update(_enrollment_flags(args))
     if args.policy_file:
         path = Path(args.policy_file)
         try:
@@ -174,6 +175,28 @@ def _device_flags(args: argparse.Namespace) -> dict[str, Any]:
     return flags
 
 
+def _enrollment_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``enrollment`` intent from ``--enrollment-tag`` and ``--enrollment-source-ips`` (if given)."""
+    from mfa_policy.policy.enrollment import check_source_ips, check_tag_key, check_tag_value
+
+    enrollment: dict[str, Any] = {}
+    if args.enrollment_tag is not None:
+        key, equals, value = args.enrollment_tag.partition("=")
+        if not equals:
+            raise BadInput(
+                f"--enrollment-tag: got {args.enrollment_tag!r}; expected KEY=VALUE, e.g. mfa-enrollment=allowed "
+                "(KEY= for an empty value; the flag alone for that default)"
+            )
+        enrollment["require_tag"] = {
+            "key": check_tag_key(key, "--enrollment-tag"),
+            "value": check_tag_value(value, "--enrollment-tag"),
+        }
+    if args.enrollment_source_ips is not None:
+        networks = [text.strip() for text in args.enrollment_source_ips.split(",") if text.strip()]
+        enrollment["source_ips"] = list(check_source_ips(networks, "--enrollment-source-ips"))
+    return {"enrollment": enrollment} if enrollment else {}
+
+
 def _given_intent_flags(args: argparse.Namespace) -> list[str]:
     given = {
         "--allow-password-change-without-mfa": args.allow_password_change_without_mfa,
@@ -182,6 +205,8 @@ def _given_intent_flags(args: argparse.Namespace) -> list[str]:
         "--max-mfa-age-seconds": args.max_mfa_age_seconds is not None,
         "--mfa-devices": args.mfa_devices is not None,
         "--security-key-certification": args.security_key_certification is not None,
+        "--enrollment-tag": args.enrollment_tag is not None,
+        "--enrollment-source-ips": args.enrollment_source_ips is not None,
     }
     return [flag for flag, set_ in given.items() if set_]
 
@@ -197,7 +222,13 @@ _SHOWN_COUNTEREXAMPLES = 5
 
 def _verify(args: argparse.Namespace) -> int:
     from mfa_policy.verifier.catalog import load_catalog
-    from mfa_policy.verifier.guarantees import GUARANTEES, check_all, check_all_organization, organization_guarantees
+    from mfa_policy.verifier.guarantees import (
+        GUARANTEES,
+        check_all,
+        check_all_organization,
+        organization_guarantees,
+        vacuous_reason,
+    )
 
     document, intent, label, scp = _target(args)
     catalog = load_catalog()
@@ -224,6 +255,7 @@ def _verify(args: argparse.Namespace) -> int:
                     "title": guarantees[name][0],
                     "pass": not found,
                     "counterexamples": [c.as_dict() for c in found],
+                    **({"note": note} if (note := vacuous_reason(name, intent)) else {}),
                 }
                 for name, found in results.items()
             },
@@ -237,7 +269,8 @@ def _verify(args: argparse.Namespace) -> int:
     for name, found in results.items():
         title = guarantees[name][0]
         if not found:
-            print(f"{name} {title} ... pass")
+            note = vacuous_reason(name, intent)
+            print(f"{name} {title} ... pass" + (f" ({note})" if note else ""))
             continue
         print(f"{name} {title} ... FAIL ({len(found)} counterexample{'s' if len(found) > 1 else ''})")
         for counterexample in found[:_SHOWN_COUNTEREXAMPLES]:
@@ -302,12 +335,21 @@ def _explain(args: argparse.Namespace) -> int:
     print(f"Catalog: {catalog['source']} {catalog['dataVersion']}, {catalog['actions']} AWS actions.")
     print("Contexts: keys = long-term access keys; console = signed in without MFA; mfa = an MFA session")
     print("(mfa-expired: older than the max MFA age). own = alice's user (or her device); other = bob's.\n")
+    if matrix["ticket"][ALONE]:
+        print(
+            f"Enrollment option: every request in the tables carries {matrix['ticket'][ALONE][0]['request']};"
+            " the last tables show enrollment with and without it.\n"
+        )
     for policies, rows in matrix["tables"].items():
         _print_table(titles[policies], "", "group", rows, matrix["columns"])
     enrollment_titles = {ALONE: "the policy alone", NEXT_TO_ALLOW_ALL: "next to allow-all"}
     for policies, rows in matrix["enrollment"].items():
         title = f"Enrollment by device type, {enrollment_titles[policies]}"
         _print_table(title, "device", "device", rows, matrix["columns"])
+    for policies, rows in matrix["ticket"].items():
+        if rows:
+            title = f"Enrollment with and without the ticket, {enrollment_titles[policies]}"
+            _print_table(title, "request", "request", rows, matrix["columns"])
     for action, reason in outside.items():
         shown = f"`{action}`" if markdown else action
         print(f"Note: {shown} is allowed whatever the policies say: {reason}.")
@@ -363,6 +405,20 @@ def _add_selectors(command: argparse.ArgumentParser, organization_help: str) -> 
         '\'fido=L2,L3;fips-140-3=L2\' or \'{"fido": ["L2", "L3"]}\'',
     )
     command.add_argument(
+        "--enrollment-tag",
+        nargs="?",
+        const="mfa-enrollment=allowed",
+        metavar="KEY=VALUE",
+        help="the policy intends that a user without MFA enrolls only while their IAM user carries this tag "
+        "(the flag alone: mfa-enrollment=allowed; checked by G11)",
+    )
+    command.add_argument(
+        "--enrollment-source-ips",
+        metavar="CIDRS",
+        help="the policy intends that a user without MFA enrolls only from these networks, comma-separated "
+        "IPv4 or IPv6 CIDRs, e.g. 203.0.113.0/24,2001:db8::/32 (checked by G11)",
+    )
+    command.add_argument(
         "--self-service",
         metavar="NAMES",
         help="the self-service capabilities the policy intends, comma-separated (default: all five: "
@@ -381,7 +437,7 @@ def register(commands: Any) -> None:
     """Add the ``verify`` and ``explain`` commands to the parser's subcommands."""
     verify = commands.add_parser(
         "verify",
-        help="check the guarantees (G1-G9; G10 with --organization) over every AWS action",
+        help="check the guarantees (G1-G9 and G11; G10 with --organization) over every AWS action",
         description="Check the guarantees over the whole catalog of AWS actions: the project's policy "
         "(builder defaults, or a stack's config) or any policy file. Exit 0: all hold; 1: one fails; "
         "2: bad input.",

@@ -24,7 +24,10 @@ from mfa_policy.components.require_mfa import (
     _PARTITION,
     DEFAULT_DESCRIPTION,
     DEFAULT_PATH,
+    ENROLLMENT_SCHEMA_DOC,
+    EnrollmentArgs,
     call_error,
+    check_gates_fit,
     lockout_error,
     refuse_outputs,
 )
@@ -33,6 +36,7 @@ from mfa_policy.policy.document import DOCUMENT_OPTIONS, check_document_options
 from mfa_policy.policy.scp import build_scp_document, scp_json
 from mfa_policy.policy.stackset_template import build_stackset_template
 from mfa_policy.policy.validation import (
+    PARTITIONS,
     InvalidInputError,
     check_bool,
     check_call_as,
@@ -112,6 +116,11 @@ class OrganizationMfaGuardrailArgs(TypedDict):
     """Only with ``mfa_devices="security_keys"``: the certification levels a key must have when it
     is activated, by certification (``fido``, ``fips-140-2``, ``fips-140-3``), as in
     ``RequireMfaPolicy``. Default: any security key."""
+
+    enrollment: NotRequired[EnrollmentArgs]
+    """Close the enrollment window, in the SCP and the managed policy: without MFA, an IAM user may
+    enroll an MFA device only while their own user carries a tag and/or from listed networks, as
+    in ``RequireMfaPolicy``. Default: unset."""
 
     policy_name: NotRequired[str]
     """Name of the IAM managed policy the StackSet creates in each account. Default: the
@@ -268,6 +277,10 @@ class OrganizationMfaGuardrail(pulumi.ComponentResource):
             }
             scp_options = {key: value for key, value in document_options.items() if key != "self_service"}
             build_scp_document("aws", **scp_options)  # the quota check, before anything is registered
+            if "enrollment" in scp_options:
+                # The gates grow with their input: check both quotas for the longest partition name.
+                build_scp_document(max(PARTITIONS, key=len), **scp_options)
+                check_gates_fit(document_options)
         except InvalidInputError as error:
             raise UserInputError.from_error(error) from None
         template = ""
@@ -425,6 +438,9 @@ SCHEMA_DOCS = SchemaDocs(
         "securityKeyCertification": (
             "Only with `mfaDevices: security_keys`: the certification levels a key must have when it is "
             "activated, by certification (`fido`, `fips-140-2`, `fips-140-3`). Default: any security key."
+        ),
+        "enrollment": ENROLLMENT_SCHEMA_DOC.replace(
+            "Close the enrollment window:", "Close the enrollment window, in the SCP and the managed policy:"
         ),
         "policyName": "Name of the IAM managed policy the StackSet creates in each account. Default: the "
         "component's name.",

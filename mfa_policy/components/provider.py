@@ -24,6 +24,7 @@ from pulumi import ComponentResource, ResourceOptions
 from pulumi.errors import InputPropertyError
 from pulumi.output import Inputs, Output, Unknown
 from pulumi.provider.experimental.component import ComponentProvider
+from pulumi.provider.experimental.util import camel_case
 from pulumi.provider.provider import ConstructResult
 from pulumi.provider.server import ComponentInitError
 
@@ -70,6 +71,13 @@ def _contains_secret(value: Any) -> bool:
     return False
 
 
+def _schema_path(key: str, schema_names: dict[str, str]) -> str:
+    """An argument's name as the schema spells it: ``enrollment.require_tag.key`` ->
+    ``enrollment.requireTag.key`` (the SDK camel-cases the fields of object types the same way)."""
+    head, *fields = key.split(".")
+    return ".".join([schema_names.get(head, head), *(camel_case(field) for field in fields)])
+
+
 class ComponentsProvider(ComponentProvider):
     """``ComponentProvider`` with language-neutral descriptions and bad inputs as input errors."""
 
@@ -102,7 +110,7 @@ class ComponentsProvider(ComponentProvider):
                 raise
             definition = self._component_defs[resource_type.rsplit(":", 1)[-1]]
             schema_names = {python: schema for schema, python in definition.inputs_mapping.items()}
-            prop = schema_names.get(inner.key, inner.key)
+            prop = _schema_path(inner.key, schema_names)
             preview_rule = self._docs[resource_type].known_at_preview.get(prop)
             if preview_rule and contains_output(inner.value):
                 raise InputPropertyError(prop, f"{prop}: got {_shown(inner.value)}; {preview_rule}.") from None

@@ -13,6 +13,7 @@ from mfa_policy.components.schema_docs import SchemaDocs
 from mfa_policy.policy.document import DOCUMENT_OPTIONS, build_policy_document, check_document_options
 from mfa_policy.policy.validation import (
     IAM_NAME_RULE,
+    PARTITIONS,
     InvalidInputError,
     check_account_id,
     check_bool,
@@ -36,6 +37,30 @@ if TYPE_CHECKING:
 else:
     # What the provider's schema offers other languages: names (a Union has no schema type).
     GroupNames = Sequence[str]
+
+
+class EnrollmentTagArgs(TypedDict):
+    """A tag on the user's own IAM user that lets them enroll an MFA device without MFA."""
+
+    key: NotRequired[str]
+    """Tag key: 1-128 letters, digits, spaces and `_ . : / = + - @`, not starting with `aws:`.
+    Default: `mfa-enrollment`."""
+
+    value: NotRequired[str]
+    """Tag value, compared exactly (case too): 0-256 of the same characters. Default: `allowed`."""
+
+
+class EnrollmentArgs(TypedDict):
+    """What a user without MFA needs to enroll an MFA device: a tag, networks, or both (each one
+    set must hold). With MFA nothing changes."""
+
+    require_tag: NotRequired[EnrollmentTagArgs]
+    """The tag the user's own IAM user must carry; an administrator sets it (with MFA) for the
+    onboarding and removes it after. An empty object takes the defaults `mfa-enrollment` = `allowed`."""
+
+    source_ips: NotRequired[Sequence[str]]
+    """The networks the request must come from: up to 20 distinct IPv4 or IPv6 CIDRs with the host
+    bits zero, e.g. `203.0.113.0/24`. A request through a VPC endpoint has no source IP: it is outside."""
 
 
 class RequireMfaPolicyArgs(TypedDict):
@@ -84,6 +109,13 @@ class RequireMfaPolicyArgs(TypedDict):
     is activated, by certification: ``fido`` (``L1``, ``L1plus``, ``L2``, ``L2plus``, ``L3``,
     ``L3plus``), ``fips-140-2`` or ``fips-140-3`` (``L1``-``L4``), e.g. ``{"fido": ["L2", "L3"]}``.
     A key must meet every listed certification. Default: any security key."""
+
+    enrollment: NotRequired[EnrollmentArgs]
+    """Close the enrollment window: without MFA, a user may create, enable (and, with
+    ``allow_password_change_without_mfa``, change their password for) an MFA device only while
+    their own IAM user carries a tag (``{"require_tag": {"key": ..., "value": ...}}``, defaults
+    ``mfa-enrollment`` and ``allowed``) and/or from listed networks (``{"source_ips": [CIDR, ...]}``).
+    Default: unset (anyone holding a user's password or keys can enroll a device for them)."""
 
     policy_name: NotRequired[str]
     """Name of the IAM managed policy. Default: the component's name."""
@@ -195,7 +227,7 @@ def _validated(args: Mapping[str, Any], name: str, style: ArgumentStyle = PYTHON
     refuse_outputs(args)
     account_id = args.get("account_id")
     groups = _group_entries(args["group_names"], style)
-    return {
+    settings = {
         "groups": groups,
         # The names to look up for the lockout check: groups the program creates have no members yet.
         "group_names": tuple(item for _, item in groups if isinstance(item, str)),
@@ -208,6 +240,16 @@ def _validated(args: Mapping[str, Any], name: str, style: ArgumentStyle = PYTHON
         "tags": check_tags(args.get("tags", {}), "tags"),
         "allow_enforcing_deployer": check_bool(args.get("allow_enforcing_deployer", False), "allow_enforcing_deployer"),
     }
+    check_gates_fit({key: settings[key] for key in DOCUMENT_OPTIONS})
+    return settings
+
+
+def check_gates_fit(document_options: Mapping[str, Any]) -> None:
+    """With the enrollment gates, raise ``InvalidInputError`` now if the document could exceed AWS's
+    quota once the account and partition are known (a 12-digit account, the longest partition
+    name), so that nothing is registered. Without them every option fits."""
+    if document_options.get("enrollment") is not None:
+        build_policy_document("000000000000", max(PARTITIONS, key=len), **document_options)
 
 
 class DeployerLockoutError(pulumi.RunError):
@@ -377,6 +419,13 @@ class RequireMfaPolicy(pulumi.ComponentResource):
 
 # The provider's schema (provider/): the same facts as the docstrings above, for readers in
 # TypeScript, Go, C#, Java and YAML. A new argument needs its description here too.
+ENROLLMENT_SCHEMA_DOC = (
+    "Close the enrollment window: without MFA, a user may create and enable an MFA device (and, with "
+    "`allowPasswordChangeWithoutMfa`, change their password) only while their own IAM user carries a tag "
+    "(`requireTag: {key, value}`, defaults `mfa-enrollment` and `allowed`) and/or from listed networks "
+    "(`sourceIps: [CIDR, ...]`, IPv4 or IPv6; a request through a VPC endpoint counts as outside). Each one "
+    "set must hold. Default: unset (whoever holds a user's password or keys can enroll a device for them)."
+)
 SCHEMA_DOCS = SchemaDocs(
     token=TYPE_TOKEN,
     description=(
@@ -428,6 +477,7 @@ SCHEMA_DOCS = SchemaDocs(
             "`fips-140-2` or `fips-140-3` (`L1` to `L4`), for example `{\"fido\": [\"L2\", \"L3\"]}`. "
             "A key must meet every listed certification. Default: any security key."
         ),
+        "enrollment": ENROLLMENT_SCHEMA_DOC,
         "policyName": "Name of the IAM managed policy. Default: the component's name.",
         "path": "IAM path of the policy (and of created groups). Default: `/`.",
         "description": (

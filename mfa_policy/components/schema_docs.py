@@ -7,6 +7,7 @@ be the Python docstrings (``parent=self``, ``False``, reStructuredText). Each co
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,7 +47,25 @@ def apply_schema_docs(schema: dict[str, Any], docs: Sequence[SchemaDocs]) -> dic
             for name, prop in properties.items():
                 _drop_nested_descriptions(prop)
                 prop["description"] = texts[name]
+    _clean_type_descriptions(schema)
     return schema
+
+
+def _clean_type_descriptions(schema: dict[str, Any]) -> None:
+    """The descriptions of the schema's object types (an argument that is an object, such as
+    ``EnrollmentArgs``) come from their docstrings, written in Markdown for every language:
+    joined into paragraphs, since an indented line would render as code."""
+    for definition in schema.get("types", {}).values():
+        texts = [definition, *definition.get("properties", {}).values()]
+        for node in texts:
+            if isinstance(node.get("description"), str):
+                node["description"] = _paragraphs(node["description"])
+        for prop in definition.get("properties", {}).values():
+            _drop_nested_descriptions(prop)
+
+
+def _paragraphs(text: str) -> str:
+    return "\n\n".join(" ".join(block.split()) for block in inspect.cleandoc(text).split("\n\n"))
 
 
 def _drop_nested_descriptions(prop: dict[str, Any]) -> None:

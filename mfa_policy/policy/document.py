@@ -15,6 +15,8 @@ The shape, from AWS's reference policy with its gaps closed:
 * With ``max_mfa_age_seconds``, two more denies treat an older MFA session like one without MFA.
 * With ``mfa_devices="security_keys"``, the device-type denies (``device_type_statements``) stop
   every enrollment that is not a FIDO2 security key, in every context, even next to allow-all.
+* With ``enrollment``, the gates (``enrollment.enrollment_statements``) deny enrolling without
+  MFA unless the user carries the tag and/or the request comes from the listed networks.
 
 The organization SCP (``scp.py``) is made of this document's Deny statements, so every option
 reaches it; ``bootstrap_actions`` (what a user without MFA may do, for given options) and
@@ -24,11 +26,14 @@ reaches it; ``bootstrap_actions`` (what a user without MFA may do, for given opt
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mfa_policy.policy.enrollment import enrollment_gates, enrollment_statements
 from mfa_policy.policy.validation import (
+    InvalidInputError,
     check_account_id,
     check_bool,
     check_certification_needs_security_keys,
@@ -139,7 +144,11 @@ DOCUMENT_OPTIONS = (
     "max_mfa_age_seconds",
     "mfa_devices",
     "security_key_certification",
+    "enrollment",
 )
+
+# AWS's quota for a managed policy: its minified JSON (white space does not count).
+MAX_POLICY_CHARACTERS = 6144
 
 # AWS leaves aws:MultiFactorAuthPresent out of requests signed with long-term keys, hence IfExists.
 _WITHOUT_MFA = {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
@@ -269,6 +278,7 @@ def check_document_options(args: Mapping[str, Any]) -> dict[str, Any]:
         "max_mfa_age_seconds": None if max_age is None else check_max_mfa_age(max_age, "max_mfa_age_seconds"),
         "mfa_devices": mfa_devices,
         "security_key_certification": certification,
+        "enrollment": None if args.get("enrollment") is None else enrollment_gates(args["enrollment"]).as_option(),
     }
 
 
@@ -282,6 +292,7 @@ def build_policy_document(
     max_mfa_age_seconds: int | None = None,
     mfa_devices: str = "any",
     security_key_certification: Mapping[str, Collection[str]] | None = None,
+    enrollment: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Build the require-MFA IAM policy document for one account.
 
@@ -302,6 +313,12 @@ def build_policy_document(
         security_key_certification: only with ``security_keys``: certification (``fido``,
             ``fips-140-2``, ``fips-140-3``) -> accepted levels, e.g. ``{"fido": ["L2", "L3"]}``.
             A key must meet every listed certification when it is activated.
+        enrollment: when set, enrolling without MFA (creating or enabling a device, and the
+            first-sign-in password change when allowed) needs a ticket:
+            ``{"require_tag": {"key": ..., "value": ...}}`` (the user's own IAM user carries that
+            tag; defaults ``mfa-enrollment`` and ``allowed``) and/or ``{"source_ips": [CIDR, ...]}``
+            (the request comes from those networks; none through a VPC endpoint). Each gate set
+            must hold. Default: no gate.
 
     Returns:
         The policy document as a dict; the same inputs always give the same document.
@@ -319,6 +336,7 @@ def build_policy_document(
     check_mfa_devices(mfa_devices, "mfa_devices")
     check_certification_needs_security_keys(security_key_certification, mfa_devices)
     device_denies = device_type_statements(mfa_devices, security_key_certification)
+    gates = None if enrollment is None else enrollment_gates(enrollment)
 
     own_user = own_user_arns(account_id, partition)
     devices = f"arn:{partition}:iam::{account_id}:mfa/*"
@@ -383,6 +401,19 @@ def build_policy_document(
             )
         )
     statements += device_denies
+    if gates is not None:
+        statements += enrollment_statements(gates, all_bootstrap, conditions)
     # A fresh copy: statements share lists and the module's condition, which a caller that edits
     # the returned document must not change for the next one.
-    return copy.deepcopy({"Version": POLICY_VERSION, "Statement": statements})
+    document = copy.deepcopy({"Version": POLICY_VERSION, "Statement": statements})
+    if gates is not None:
+        # Only the enrollment gates grow with the input (networks, tag): every other option fits.
+        size = len(json.dumps(document, separators=(",", ":")))
+        if size > MAX_POLICY_CHARACTERS:
+            raise InvalidInputError(
+                "enrollment",
+                enrollment,
+                f"gates whose policy fits AWS's quota of {MAX_POLICY_CHARACTERS:,} characters for a managed "
+                f"policy, with the other options (this one has {size:,}): fewer or wider networks, or a shorter tag",
+            )
+    return document

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mfa_policy.policy.document import DOCUMENT_OPTIONS, SELF_SERVICE_NAMES
+from mfa_policy.policy.enrollment import enrollment_gates
 from mfa_policy.policy.validation import (
     CERTIFICATION_RULE,
     MAX_MFA_AGE_RULE,
@@ -318,7 +319,30 @@ def read_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
     certification = read_security_key_certification(get, args.get("mfa_devices", "any"))
     if certification is not None:
         args["security_key_certification"] = certification
+    enrollment = read_enrollment(get)
+    if enrollment is not None:
+        args["enrollment"] = enrollment
     return args
+
+
+ENROLLMENT_KEY = f"{NAMESPACE}:enrollment"
+
+
+def read_enrollment(get: Callable[[str], str | None]) -> dict[str, Any] | None:
+    """Read the optional ``mfa-policy:enrollment`` object; None when the key is unset.
+
+    ``{requireTag: {key, value}}`` and/or ``{sourceIps: [CIDR, ...]}``, spelled as in YAML (and
+    other languages); returns the component's ``enrollment`` argument (``require_tag``,
+    ``source_ips``). Errors name the field: ``mfa-policy:enrollment.sourceIps``.
+    """
+    raw = get("enrollment")
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw  # not JSON: the rule's message says what is expected
+    return enrollment_gates(value, ENROLLMENT_KEY, camel_case=True).as_option()
 
 
 ORGANIZATION_KEY = f"{NAMESPACE}:organization"
@@ -393,7 +417,7 @@ def read_organization(get: Callable[[str], str | None]) -> OrganizationSettings 
 
 
 # Keys Pulumi.yaml cannot declare (objects): the program reads them itself.
-OBJECT_KEYS = ("accounts", "securityKeyCertification", "organization")
+OBJECT_KEYS = ("accounts", "securityKeyCertification", "organization", "enrollment")
 
 
 def check_known_keys(config: Mapping[str, Any]) -> None:

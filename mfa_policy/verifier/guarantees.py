@@ -1,4 +1,4 @@
-"""G1-G9 of the require-MFA guarantees, as checks that return counterexamples (pure).
+"""G1-G11 of the require-MFA guarantees, as checks that return counterexamples (pure).
 
 Each ``check_gN`` takes a ``Verifier`` (a policy document compiled alone and next to allow-all,
 with the ``Intent``: the options it is meant to implement) and returns the requests that break the
@@ -7,19 +7,35 @@ alice at ``/`` and at ``/team/``, in every context.
 
 The bootstrap set below is written from the guarantees (docs), not taken from the builder, so the
 builder is checked against the contract rather than against itself.
+
+With the ``enrollment`` option, the base contexts carry the ticket (the tag, a source IP in the
+first network), and every check that expects a deny (or, for G5, an allow whatever the request
+carries) also runs in the context's *variants*: the same session with the tag and the source IP
+set to one sample of every class the policies can tell apart (``enrollment_ticket``), keeping one
+variant per class of decisions.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from mfa_policy.policy.document import SELF_SERVICE, SELF_SERVICE_NAMES, build_policy_document
+from mfa_policy.policy.enrollment import ENROLLMENT_ACTIONS, EnrollmentGates, enrollment_gates
 from mfa_policy.policy.validation import CERTIFICATION_LEVELS, check_security_key_certification
 from mfa_policy.verifier.catalog import Catalog, CatalogAction, load_catalog
+from mfa_policy.verifier.enrollment_ticket import (
+    TicketRequest,
+    condition_entries,
+    representable,
+    ticket_requests,
+    ticket_values,
+    varied_keys,
+)
 from mfa_policy.verifier.evaluation import (
     Decision,
     LayeredPolicySet,
@@ -95,11 +111,21 @@ class Intent:
     mfa_devices: str = "any"
     # (certification, accepted levels) pairs; a mapping is accepted and normalized.
     security_key_certification: Certification = ()
+    # The enrollment gates (tag, networks): the builder's ``enrollment`` option (a mapping, checked
+    # and normalized) or ``EnrollmentGates``; None: enrollment needs no ticket. ``ticket`` reads it.
+    enrollment: EnrollmentGates | Mapping[str, Any] | None = None
     # Rebuilds the document from the same inputs, to check determinism; None for a policy file.
     rebuild: Callable[[], dict[str, Any]] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "security_key_certification", _certification_tuple(self.security_key_certification))
+        if self.enrollment is not None and not isinstance(self.enrollment, EnrollmentGates):
+            object.__setattr__(self, "enrollment", enrollment_gates(self.enrollment))
+
+    @property
+    def ticket(self) -> EnrollmentGates | None:
+        """The enrollment gates (what a user without MFA needs to enroll), or None."""
+        return self.enrollment if isinstance(self.enrollment, EnrollmentGates) else None
 
     @property
     def security_keys_only(self) -> bool:
@@ -129,6 +155,8 @@ class Intent:
             options["max_mfa_age_seconds"] = self.max_mfa_age_seconds
         if self.security_key_certification:
             options["security_key_certification"] = dict(self.security_key_certification)
+        if self.ticket is not None:
+            options["enrollment"] = self.ticket.as_option()
         return options
 
     def arn(self, resource: str) -> str:
@@ -153,6 +181,7 @@ def intent_for_builder(account_id: str, partition: str = "aws", **options: Any) 
         max_mfa_age_seconds=options.get("max_mfa_age_seconds"),
         mfa_devices=options.get("mfa_devices", "any"),
         security_key_certification=_certification_tuple(options.get("security_key_certification")),
+        enrollment=options.get("enrollment"),
         rebuild=lambda: build_policy_document(account_id, partition, **options),
     )
     return document, intent
@@ -181,8 +210,10 @@ class RequestContext:
 
 
 def request_contexts(intent: Intent) -> dict[str, RequestContext]:
-    """keys, console and mfa (plus mfa-expired when a max MFA age is set)."""
+    """keys, console and mfa (plus mfa-expired when a max MFA age is set); with the enrollment
+    option, each carries the ticket (the tag on alice's user, a source IP in the first network)."""
     base = {"aws:username": USER, "aws:userid": "AIDAEXAMPLEALICE", "aws:principaltype": "User"}
+    base.update(ticket_values(intent.ticket))
     age = 60 if intent.max_mfa_age_seconds is None else min(60, intent.max_mfa_age_seconds)
     contexts = {
         "keys": base,
@@ -312,6 +343,99 @@ class Verifier:
         self._device_type_denies = (
             {"iam:createvirtualmfadevice", "iam:enablemfadevice"} if intent.security_keys_only else set()
         )
+        self._variants: dict[str, list[RequestContext]] = {}
+        self._ticket_requests: list[TicketRequest] | None = None
+
+    def documents(self) -> list[Mapping[str, Any]]:
+        """The policies under test (the document; the SCP too, for the organization)."""
+        return [self.document]
+
+    def ticket_requests(self) -> list[TicketRequest]:
+        """The samples of the keys the enrollment gates read (none without the option)."""
+        if self._ticket_requests is None:
+            self._ticket_requests = ticket_requests(self.intent.ticket, self.documents())
+        return self._ticket_requests
+
+    def with_request(self, context: RequestContext, request: TicketRequest) -> RequestContext:
+        """``context`` with the tag and source IP of ``request`` (named apart, for decision caching)."""
+        gates = self.intent.ticket
+        assert gates is not None
+        return RequestContext(f"{context.name}, {request.label}", request.applied(gates, context.values))
+
+    def variants(self, context: RequestContext) -> list[RequestContext]:
+        """``context`` and the same session with the gates' keys in every class the policies tell
+        apart, one per class (just ``context`` without the enrollment option).
+
+        Two requests whose every statement's conditions come out the same are decided the same,
+        whatever the action and resource, so one of them stands for both; a request that holds the
+        ticket never stands for one that does not (the checks expect different things of them).
+        """
+        found = self._variants.get(context.name)
+        if found is None:
+            found = [context]
+            if self.ticket_requests():
+                statements = [
+                    statement
+                    for policy_set in self.policy_sets.values()
+                    for layer in (policy_set.layers if isinstance(policy_set, LayeredPolicySet) else [policy_set])
+                    for statement in layer.statements
+                ]
+
+                def signature(candidate: RequestContext) -> tuple[bool, ...]:
+                    return tuple(all(c.matches(candidate.values) for c in s.conditions) for s in statements)
+
+                merge = not self._variables_read_varied_keys()
+                seen = {(self.enrollment_open(context), signature(context) if merge else context.name)}
+                for request in self.ticket_requests():
+                    variant = self.with_request(context, request)
+                    key = (self.enrollment_open(variant), signature(variant) if merge else variant.name)
+                    if key not in seen:
+                        seen.add(key)
+                        found.append(variant)
+            self._variants[context.name] = found
+        return found
+
+    def every_variant(self, contexts: Iterable[RequestContext]) -> list[RequestContext]:
+        """The variants of each context, in order."""
+        return [variant for context in contexts for variant in self.variants(context)]
+
+    def _variables_read_varied_keys(self) -> bool:
+        # A policy variable that reads the tag or the source IP makes resources or values depend on
+        # them beyond the classes: then no request stands for another.
+        varied = varied_keys(self.intent.ticket)
+        for document in self.documents():
+            strings = [
+                value for element in ("Resource", "NotResource") for _, value in _policy_strings(document, element)
+            ]
+            strings += [
+                str(value)
+                for _, _, _, values in condition_entries([document])
+                for value in (values if isinstance(values, list) else [values])
+            ]
+            if any(key.lower() in varied for text in strings for key in policy_variables(text)):
+                return True
+        return False
+
+    def enrollment_open(self, context: RequestContext) -> bool:
+        """Whether the intent lets alice enroll in ``context``: with a fresh MFA session, or when
+        the request holds the ticket (always, without the enrollment option)."""
+        gates = self.intent.ticket
+        fresh_mfa = context.values.get("aws:multifactorauthpresent") == ("true",) and not self._expired(context)
+        if gates is None or fresh_mfa:
+            return True
+        if gates.tag is not None and context.values.get(f"aws:principaltag/{gates.tag[0].lower()}") != (gates.tag[1],):
+            return False
+        if gates.source_ips:
+            source = context.values.get("aws:sourceip")
+            return source is not None and any(
+                ipaddress.ip_address(source[0]) in ipaddress.ip_network(network) for network in gates.source_ips
+            )
+        return True
+
+    def _expired(self, context: RequestContext) -> bool:
+        age = context.values.get("aws:multifactorauthage")
+        limit = self.intent.max_mfa_age_seconds
+        return limit is not None and age is not None and float(age[0]) > limit
 
     def denied_by_device_type(self, action: str) -> bool:
         """Whether ``mfa_devices`` denies ``action`` on purpose in a plain request (no registration keys)."""
@@ -403,8 +527,10 @@ def check_g1(verifier: Verifier) -> list[Counterexample]:
     A Deny conditioned on a key the request contexts never set (``aws:SourceIp``, a principal
     tag, ...) is evaluated as if the key were absent, which a real request may not be: where it
     carries the key, such a Deny may not apply. The lockdown is then not proven, and each such
-    key is a counterexample."""
-    found = _unmodelled_deny_keys(verifier) + _catalog_wide(verifier, "G1", verifier.no_mfa_contexts, allowed=False)
+    key is a counterexample. With the enrollment option the tag and the source IP are varied (every
+    variant of each context), as long as the conditions on them are ones the samples decide."""
+    contexts = verifier.every_variant(verifier.no_mfa_contexts)
+    found = _unmodelled_deny_keys(verifier) + _catalog_wide(verifier, "G1", contexts, allowed=False)
     return found + _pattern_exposures(verifier, found)
 
 
@@ -452,9 +578,11 @@ def _unmodelled_deny_keys(verifier: Verifier) -> list[Counterexample]:
     (any key the contexts never set, or one they fix to alice's value), or as a policy variable
     in its Resource, NotResource or condition values (any key the contexts never set)."""
     modelled = modelled_condition_keys(verifier)
-    documents = [verifier.document, *([verifier.scp] if isinstance(verifier, OrganizationVerifier) else [])]
+    gates = verifier.intent.ticket
+    # The gates' keys are varied by class; a policy variable reading them is not (any text).
+    varied = varied_keys(gates)
     found = []
-    for document in documents:
+    for document in verifier.documents():
         # Without Version 2012-10-17, ${...} is literal text: it depends on no key.
         variables = uses_policy_variables(document)
         statements = document.get("Statement", [])
@@ -462,27 +590,51 @@ def _unmodelled_deny_keys(verifier: Verifier) -> list[Counterexample]:
             if statement.get("Effect") != "Deny":
                 continue
             depends: list[str] = []
-            for keys in statement.get("Condition", {}).values():
+            for operator, keys in statement.get("Condition", {}).items():
                 for key, values in keys.items():
-                    if key.lower() not in modelled or key.lower() in _FIXED_KEYS:
+                    if (
+                        key.lower() not in modelled
+                        or key.lower() in _FIXED_KEYS
+                        or (key.lower() in varied and not representable(operator, key, values, gates))
+                    ):
                         depends.append(key)
                     for value in values if isinstance(values, list) else [values]:
                         if variables:
-                            depends += [v for v in policy_variables(str(value)) if v.lower() not in modelled]
+                            depends += [
+                                v
+                                for v in policy_variables(str(value))
+                                if v.lower() not in modelled or v.lower() in varied
+                            ]
             for element in ("Resource", "NotResource"):
                 patterns = statement.get(element, []) if variables else []
                 for pattern in [patterns] if isinstance(patterns, str) else patterns:
-                    depends += [v for v in policy_variables(pattern) if v.lower() not in modelled]
+                    depends += [
+                        v for v in policy_variables(pattern) if v.lower() not in modelled or v.lower() in varied
+                    ]
             for key in dict.fromkeys(depends):
                 found.append(
                     Counterexample(
                         "G1",
                         key,
                         decision=f"Deny {statement.get('Sid', '?')} depends on {key}, which the verifier "
-                        "does not vary: where a request carries another value, the Deny may not apply",
+                        "does not vary: where a request carries another value, the Deny may not apply"
+                        + _enrollment_hint(key, varied),
                     )
                 )
     return found
+
+
+def _enrollment_hint(key: str, varied: frozenset[str]) -> str:
+    """What to say when a Deny reads a key the enrollment option could make the verifier vary."""
+    lowered = key.lower()
+    if lowered in varied:
+        return " (not with this operator or value: use StringEquals/StringNotEquals on the tag and " \
+            "IpAddress/NotIpAddress on the source IP, with literal values)"
+    if lowered == "aws:sourceip":
+        return " (if it is an enrollment gate, state the networks: --enrollment-source-ips)"
+    if lowered.startswith("aws:principaltag/"):
+        return " (if it is an enrollment gate, state the tag: --enrollment-tag KEY=VALUE)"
+    return ""
 
 
 def _bootstrap_requests(verifier: Verifier) -> Iterator[tuple[str, str, RequestContext]]:
@@ -527,7 +679,7 @@ def check_g3(verifier: Verifier) -> list[Counterexample]:
     others = set(verifier.intent.other_user_arns())
     found: list[Counterexample | None] = []
     user_actions = verifier.catalog.with_resource_type("user")
-    for context in verifier.contexts.values():
+    for context in verifier.every_variant(verifier.contexts.values()):
         for action in user_actions:
             for resource in verifier.resources(action):
                 if resource in others:
@@ -540,15 +692,16 @@ def check_g4(verifier: Verifier) -> list[Counterexample]:
     intent = verifier.intent
     devices = tuple(intent.arn(f"mfa/{name}") for name in DEVICE_NAMES)
     found: list[Counterexample | None] = []
-    for context in verifier.no_mfa_contexts:
+    for context in verifier.every_variant(verifier.no_mfa_contexts):
         for resource in intent.own_user_arns() + intent.other_user_arns():
             found.append(verifier.expect("G4", NEXT_TO_ALLOW_ALL, "iam:DeactivateMFADevice", resource, context, False))
         for resource in devices:
             found.append(
                 verifier.expect("G4", NEXT_TO_ALLOW_ALL, "iam:DeleteVirtualMFADevice", resource, context, False)
             )
-    for resource in intent.own_user_arns():
-        found.append(verifier.expect("G4", ALONE, "iam:DeactivateMFADevice", resource, verifier.contexts["mfa"], True))
+    for mfa in verifier.variants(verifier.contexts["mfa"]):
+        for resource in intent.own_user_arns():
+            found.append(verifier.expect("G4", ALONE, "iam:DeactivateMFADevice", resource, mfa, True))
     return _collect(found)
 
 
@@ -558,7 +711,7 @@ def check_g5(verifier: Verifier) -> list[Counterexample]:
     With ``security_keys``, only ``iam:CreateVirtualMFADevice`` and a plain ``iam:EnableMFADevice``
     (a TOTP enrollment) are left out: that option denies them on purpose, and G9 checks them."""
     return _catalog_wide(
-        verifier, "G5", [verifier.contexts["mfa"]], allowed=True, exempt=verifier.denied_by_device_type
+        verifier, "G5", verifier.variants(verifier.contexts["mfa"]), allowed=True, exempt=verifier.denied_by_device_type
     )
 
 
@@ -566,45 +719,51 @@ def check_g6(verifier: Verifier) -> list[Counterexample]:
     """G6 self-service is self-only and MFA-only (and a capability that is off grants nothing)."""
     intent = verifier.intent
     without_mfa_by_option = {a.lower() for a, _ in intent.bootstrap()}
-    mfa = verifier.contexts["mfa"]
+    mfa_variants = verifier.variants(verifier.contexts["mfa"])
+    no_mfa_variants = verifier.every_variant(verifier.no_mfa_contexts)
     found: list[Counterexample | None] = []
     for name in SELF_SERVICE_NAMES:
         enabled = name in intent.self_service
         for action in SELF_SERVICE[name][1]:
             needs_mfa = action.lower() not in without_mfa_by_option
-            if not enabled:
-                # Off grants nothing, unless an option allows the action anyway (password change).
-                if needs_mfa:
+            for mfa in mfa_variants:
+                if not enabled:
+                    # Off grants nothing, unless an option allows the action anyway (password change).
+                    if needs_mfa:
+                        for resource in intent.own_user_arns():
+                            found.append(verifier.expect("G6", ALONE, action, resource, mfa, False))
+                    continue
+                for resource in intent.own_user_arns():
+                    found.append(verifier.expect("G6", ALONE, action, resource, mfa, True))
+                for resource in intent.other_user_arns():
+                    found.append(verifier.expect("G6", ALONE, action, resource, mfa, False))
+            if enabled and needs_mfa:
+                for context in no_mfa_variants:
                     for resource in intent.own_user_arns():
-                        found.append(verifier.expect("G6", ALONE, action, resource, mfa, False))
-                continue
-            for resource in intent.own_user_arns():
-                found.append(verifier.expect("G6", ALONE, action, resource, mfa, True))
-                if needs_mfa:
-                    for context in verifier.no_mfa_contexts:
                         found.append(verifier.expect("G6", ALONE, action, resource, context, False))
-            for resource in intent.other_user_arns():
-                found.append(verifier.expect("G6", ALONE, action, resource, mfa, False))
     return _collect(found)
 
 
 def check_g7(verifier: Verifier) -> list[Counterexample]:
     """G7 options do exactly what they say (password change and user listing without MFA)."""
     intent = verifier.intent
-    console = verifier.contexts["console"]
+    console = verifier.contexts["console"]  # with the enrollment option, it holds the ticket
     found: list[Counterexample | None] = []
-    for resource in intent.own_user_arns():
-        if intent.allow_password_change_without_mfa:
+    for variant in verifier.variants(console):
+        for resource in intent.own_user_arns():
+            if not intent.allow_password_change_without_mfa:
+                found.append(verifier.expect("G7", NEXT_TO_ALLOW_ALL, "iam:ChangePassword", resource, variant, False))
+        for resource in intent.other_user_arns():
+            found.append(verifier.expect("G7", ALONE, "iam:ChangePassword", resource, variant, False))
+        for action in ("iam:ListUsers", "iam:ListAccountAliases"):
+            # Listing users is no enrollment step: no gate applies to it.
+            if intent.allow_list_users:
+                found.append(verifier.expect("G7", ALONE, action, "*", variant, True))
+            else:
+                found.append(verifier.expect("G7", NEXT_TO_ALLOW_ALL, action, "*", variant, False))
+    if intent.allow_password_change_without_mfa:
+        for resource in intent.own_user_arns():
             found.append(verifier.expect("G7", ALONE, "iam:ChangePassword", resource, console, True))
-        else:
-            found.append(verifier.expect("G7", NEXT_TO_ALLOW_ALL, "iam:ChangePassword", resource, console, False))
-    for resource in intent.other_user_arns():
-        found.append(verifier.expect("G7", ALONE, "iam:ChangePassword", resource, console, False))
-    for action in ("iam:ListUsers", "iam:ListAccountAliases"):
-        if intent.allow_list_users:
-            found.append(verifier.expect("G7", ALONE, action, "*", console, True))
-        else:
-            found.append(verifier.expect("G7", NEXT_TO_ALLOW_ALL, action, "*", console, False))
     return _collect(found)
 
 
@@ -615,11 +774,15 @@ def check_g9(verifier: Verifier) -> list[Counterexample]:
     variant: next to allow-all it is allowed exactly when the intent lets that type enroll (with
     ``any``: every type), and with the policy alone too where the bootstrap set or MFA grants it.
     ``iam:CreateVirtualMFADevice`` is denied next to allow-all with ``security_keys`` and allowed by
-    the policy alone with ``any``."""
+    the policy alone with ``any``. With the enrollment option, in every variant of each context;
+    an enrollment without MFA and without the ticket is G11's to decide."""
     intent = verifier.intent
     found: list[Counterexample | None] = []
-    for context in verifier.contexts.values():
+    for context in verifier.every_variant(verifier.contexts.values()):
+        enrollment_open = verifier.enrollment_open(context)
         for registration in verifier.registrations:
+            if registration.enrolls and not enrollment_open:
+                continue
             request = registration_context(context, registration)
             for resource in intent.own_user_arns():
                 found.append(
@@ -635,9 +798,78 @@ def check_g9(verifier: Verifier) -> list[Counterexample]:
                 found.append(
                     verifier.expect("G9", NEXT_TO_ALLOW_ALL, "iam:CreateVirtualMFADevice", resource, context, False)
                 )
-            else:
+            elif enrollment_open:
                 found.append(verifier.expect("G9", ALONE, "iam:CreateVirtualMFADevice", resource, context, True))
     return _collect(found)
+
+
+# The bootstrap actions that only read: the console's enrollment page needs them, ticket or not.
+READ_ONLY_BOOTSTRAP = frozenset(
+    {
+        "iam:GetUser",
+        "iam:ListMFADevices",
+        "iam:GetMFADevice",
+        "iam:ListVirtualMFADevices",
+        "iam:GetAccountPasswordPolicy",
+        "iam:ListUsers",
+        "iam:ListAccountAliases",
+    }
+)
+
+
+def _enrollment_steps(verifier: Verifier, context: RequestContext) -> Iterator[tuple[str, str, RequestContext]]:
+    """alice's enrollment requests in ``context``: (action, resource, request) for each enrollment
+    action of the bootstrap set on her own user or a device she names; ``iam:EnableMFADevice`` in
+    each registration of a device type the intent lets enroll (G9 decides the others)."""
+    intent = verifier.intent
+    for action, where in intent.bootstrap():
+        if action not in ENROLLMENT_ACTIONS:
+            continue
+        if where == "mfa/*":
+            resources = tuple(intent.arn(f"mfa/{name}") for name in DEVICE_NAMES)
+        else:
+            resources = intent.own_user_arns()
+        requests = [context]
+        if action == "iam:EnableMFADevice":
+            requests = [registration_context(context, r) for r in verifier.registrations if r.enrolls]
+        for request in requests:
+            for resource in resources:
+                yield action, resource, request
+
+
+def check_g11(verifier: Verifier) -> list[Counterexample]:
+    """G11 enrollment needs the ticket (the ``enrollment`` option; holds vacuously without it).
+
+    In every context, for every sample of the tag on alice's user and of the request's source IP
+    (``Verifier.ticket_requests``: absent, the intended and other values; inside each network,
+    outside, none): next to allow-all, alice's enrollment steps on herself (creating a device,
+    enabling it, and the first-sign-in password change where allowed) are allowed exactly when
+    she has a fresh MFA session (G5) or the request holds the ticket, and then the policy alone
+    allows them too (G2 with the ticket). The read-only bootstrap actions stay allowed alone."""
+    intent = verifier.intent
+    if intent.ticket is None:
+        return []
+    read_only = [(action, where) for action, where in intent.bootstrap() if action in READ_ONLY_BOOTSTRAP]
+    found: list[Counterexample | None] = []
+    for base in verifier.contexts.values():
+        for request in verifier.ticket_requests():
+            context = verifier.with_request(base, request)
+            enrolls = verifier.enrollment_open(context)
+            for action, resource, step in _enrollment_steps(verifier, context):
+                found.append(verifier.expect("G11", NEXT_TO_ALLOW_ALL, action, resource, step, enrolls))
+                if enrolls:
+                    found.append(verifier.expect("G11", ALONE, action, resource, step, True))
+            for action, where in read_only:
+                for resource in intent.own_user_arns() if where == "own user" else ("*",):
+                    found.append(verifier.expect("G11", ALONE, action, resource, context, True))
+    return _collect(found)
+
+
+def vacuous_reason(name: str, intent: Intent) -> str | None:
+    """Why guarantee ``name`` holds with nothing to check for ``intent`` (a report says so), or None."""
+    if name == "G11" and intent.ticket is None:
+        return "vacuously: the enrollment option is off"
+    return None
 
 
 def _policy_strings(document: Mapping[str, Any], element: str) -> list[tuple[str, str]]:
@@ -674,13 +906,14 @@ GUARANTEES: dict[str, tuple[str, Callable[[Verifier], list[Counterexample]]]] = 
     "G7": ("options do exactly what they say", check_g7),
     "G8": ("valid and small", check_g8),
     "G9": ("only the allowed device types enroll", check_g9),
+    "G11": ("enrollment needs the ticket", check_g11),
 }
 
 
 def check_all(
     document: Mapping[str, Any], intent: Intent, catalog: Catalog | None = None
 ) -> dict[str, list[Counterexample]]:
-    """Run G1-G9 on ``document``; map each guarantee to its counterexamples (empty: it holds)."""
+    """Run G1-G9 and G11 on ``document``; map each guarantee to its counterexamples (empty: it holds)."""
     verifier = Verifier(document, intent, catalog)
     return {name: check(verifier) for name, (_, check) in GUARANTEES.items()}
 
@@ -746,7 +979,50 @@ def decision_matrix(verifier: Verifier) -> dict[str, Any]:
             rows.append({"group": group, "action": action, "cells": cells})
         tables[policies] = rows
     enrollment = {policies: _enrollment_rows(verifier, policies, contexts) for policies in (ALONE, NEXT_TO_ALLOW_ALL)}
-    return {"columns": columns, "tables": tables, "enrollment": enrollment}
+    ticket = {policies: _ticket_rows(verifier, policies, contexts) for policies in (ALONE, NEXT_TO_ALLOW_ALL)}
+    return {"columns": columns, "tables": tables, "enrollment": enrollment, "ticket": ticket}
+
+
+def _shown_ticket_requests(verifier: Verifier) -> list[TicketRequest]:
+    """The ticket, then each way to miss it by one key: every other tag sample with the ticket's
+    source IP, every other source IP sample with the ticket's tag."""
+    requests = verifier.ticket_requests()
+    if not requests:
+        return []
+    ticket = requests[0]
+    return [ticket] + [
+        request
+        for request in requests[1:]
+        if (request.tag == ticket.tag) != (request.source_ip == ticket.source_ip)
+    ]
+
+
+def _ticket_rows(verifier: Verifier, policies: str, contexts: list[RequestContext]) -> list[dict[str, Any]]:
+    """With the enrollment option: alice's enrollment steps (and ``iam:GetUser``, which stays open)
+    with and without the ticket, per context, on her own user (or device) and on bob's."""
+    intent = verifier.intent
+    own, other, device = intent.arn("user/alice"), intent.arn("user/bob"), intent.arn("mfa/My Phone")
+    steps = [(a, device if where == "mfa/*" else own) for a, where in intent.bootstrap() if a in ENROLLMENT_ACTIONS]
+    steps.append(("iam:GetUser", own))
+    # EnableMFADevice as the intended device type enrolls: a TOTP device, or a security key's Create.
+    registration = next(r for r in verifier.registrations if r.enrolls)
+    rows = []
+    for request in _shown_ticket_requests(verifier):
+        for action, resource in steps:
+            cells = {}
+            for base in contexts:
+                context = verifier.with_request(base, request)
+                if action == "iam:EnableMFADevice":
+                    context = registration_context(context, registration)
+                for whose, target in (("own", resource), ("other", other if resource == own else None)):
+                    if target is None:
+                        cells[f"{base.name} / {whose}"] = "-"
+                    else:
+                        decision = verifier.decide(policies, action, target, context)
+                        cells[f"{base.name} / {whose}"] = "allow" if decision is Decision.ALLOW else "deny"
+            label = f"the ticket: {request.label}" if request.ticket else request.label
+            rows.append({"request": label, "ticket": request.ticket, "action": action, "cells": cells})
+    return rows
 
 
 def _enrollment_rows(verifier: Verifier, policies: str, contexts: list[RequestContext]) -> list[dict[str, Any]]:
@@ -776,7 +1052,7 @@ def _enrollment_rows(verifier: Verifier, policies: str, contexts: list[RequestCo
 
 
 # ---------------------------------------------------------------------------------------------
-# The organization guardrail: G1-G9 under the SCP, and G10.
+# The organization guardrail: G1-G9 and G11 under the SCP, and G10.
 
 # AWS attaches FullAWSAccess to every root, OU and account unless someone replaces it.
 FULL_AWS_ACCESS: dict[str, Any] = {
@@ -815,6 +1091,9 @@ class OrganizationVerifier(Verifier):
             NEXT_TO_ALLOW_ALL: LayeredPolicySet(PolicySet([document, ALLOW_ALL]), levels),
         }
 
+    def documents(self) -> list[Mapping[str, Any]]:
+        return [self.document, self.scp]
+
 
 def _untouched_contexts() -> list[RequestContext]:
     contexts = []
@@ -833,10 +1112,11 @@ def check_g10(verifier: OrganizationVerifier) -> list[Counterexample]:
     """G10 the guardrail touches IAM users only: under the SCP, next to allow-all, roles,
     federated users and the root user without MFA may do everything; an IAM user in no group
     gets G1 (only the bootstrap set without MFA, on herself, and she can enroll), G5 with MFA,
-    and G9 (only the allowed device types enroll: the SCP carries the device-type denies)."""
+    G9 (only the allowed device types enroll: the SCP carries the device-type denies) and G11
+    (enrollment needs the ticket: the SCP carries the gates)."""
     no_group = OrganizationVerifier(ALLOW_ALL, verifier.intent, verifier.scp, verifier.catalog)
-    found = _catalog_wide(no_group, "G10", _untouched_contexts(), allowed=True)
-    for check in (check_g1, check_g5, check_g9):
+    found = _catalog_wide(no_group, "G10", no_group.every_variant(_untouched_contexts()), allowed=True)
+    for check in (check_g1, check_g5, check_g9, check_g11):
         found += _relabelled(check(no_group), "IAM user in no group")
     # Locked down, not locked out: the bootstrap set still works on her own user.
     enrolment = [
@@ -847,8 +1127,9 @@ def check_g10(verifier: OrganizationVerifier) -> list[Counterexample]:
 
 
 def organization_guarantees() -> dict[str, tuple[str, Callable[[Any], list[Counterexample]]]]:
-    """Every guarantee (run under the SCP) plus G10."""
-    return {**GUARANTEES, "G10": ("the organization guardrail touches IAM users only", check_g10)}
+    """Every guarantee (run under the SCP) plus G10, in order."""
+    found = {**GUARANTEES, "G10": ("the organization guardrail touches IAM users only", check_g10)}
+    return dict(sorted(found.items(), key=lambda item: int(item[0][1:])))
 
 
 def check_all_organization(
