@@ -247,6 +247,8 @@ def _explain(args: argparse.Namespace) -> int:
 
     document, intent, label, scp = _target(args)
     verifier = Verifier(document, intent) if scp is None else OrganizationVerifier(document, intent, scp)
+    if args.format in ("json", "html"):
+        return _explain_report(args, verifier, label)
     matrix = decision_matrix(verifier)
     catalog = _catalog_summary(verifier.catalog)
     outside = {
@@ -254,9 +256,6 @@ def _explain(args: argparse.Namespace) -> int:
         for row in matrix["tables"][ALONE]
         if (reason := decided_outside_policies(row["action"])) is not None
     }
-    if args.format == "json":
-        print(json.dumps({"target": label, "catalog": catalog, "decidedOutsidePolicies": outside, **matrix}, indent=2))
-        return 0
     titles = {
         ALONE: "The policy alone: what it grants",
         NEXT_TO_ALLOW_ALL: "Next to allow-all (as beside AdministratorAccess): what it takes away",
@@ -274,6 +273,43 @@ def _explain(args: argparse.Namespace) -> int:
     for action, reason in outside.items():
         print(f"Note: `{action}` is allowed whatever the policies say: {reason}.")
     return 0
+
+
+def _explain_report(args: argparse.Namespace, verifier: Any, label: str) -> int:
+    """``explain --format json|html``: the report's data, as JSON or drawn as one HTML page."""
+    from mfa_policy.report.render import environment, render_explain
+    from mfa_policy.verifier.explanation import explain_report
+
+    if args.format == "html":
+        environment()  # without the 'report' extra, say so before the work
+    data = explain_report(verifier, label)
+    text = json.dumps(data, indent=2) + "\n" if args.format == "json" else render_explain(data)
+    if args.output is None:
+        print(text, end="")
+    else:
+        _write_output(args.output, text)
+    return 0
+
+
+def _explain_markdown_to_file(args: argparse.Namespace) -> int:
+    """``explain`` with ``-o FILE``: the Markdown goes to the file too (JSON and HTML write their own)."""
+    if args.output is None or args.format != "markdown":
+        return _explain(args)
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = _explain(args)
+    _write_output(args.output, buffer.getvalue())
+    return code
+
+
+def _write_output(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise BadInput(f"--output: cannot write {path}: {error.strerror or error}") from None
 
 
 def _print_table(title: str, header: str, label: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
@@ -348,6 +384,10 @@ def register(commands: Any) -> None:
     )
     _add_selectors(explain)
     explain.add_argument(
-        "--format", choices=("markdown", "json"), default="markdown", help="Markdown tables (default) or JSON"
+        "--format",
+        choices=("markdown", "json", "html"),
+        default="markdown",
+        help="Markdown tables (default), JSON, or one self-contained HTML page (needs the 'report' extra)",
     )
-    explain.set_defaults(handler=_explain)
+    explain.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    explain.set_defaults(handler=_explain_markdown_to_file)

@@ -13,7 +13,7 @@ for enrollment by device type (``iam:EnableMFADevice`` per registration: TOTP, s
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mfa_policy.policy.document import SELF_SERVICE
@@ -33,6 +33,7 @@ from mfa_policy.verifier.guarantees import (
     OTHER_USER_PATHS,
     OWN_USER_PATHS,
     OrganizationVerifier,
+    Registration,
     RequestContext,
     Verifier,
     registration_context,
@@ -279,6 +280,8 @@ def _split_resources(verifier: Verifier, action: CatalogAction) -> dict[str, lis
     intent, catalog = verifier.intent, verifier.catalog
     place = {"account_id": intent.account_id, "partition": intent.partition}
     own = catalog.resources_for(action, **place, users_with_path=OWN_USER_PATHS)
+    if not any("${UserName" in arn_format for arn_format in action.arn_formats):
+        return {OWN: own, OTHER: []}  # no user in its ARNs: nothing of bob's (and half the work)
     others = catalog.resources_for(action, **place, users_with_path=OTHER_USER_PATHS)
     return {OWN: own, OTHER: [resource for resource in others if resource not in own]}
 
@@ -360,7 +363,7 @@ def _enrollment_grid(
     """Enrollment by device type: creating a virtual device, then ``iam:EnableMFADevice`` as each
     kind of registration sends it (TOTP; a security key's Create and Activate steps, ...)."""
     intent = verifier.intent
-    devices = [intent.arn(f"mfa/{name}") for name in DEVICE_NAMES]
+    devices = tuple(intent.arn(f"mfa/{name}") for name in DEVICE_NAMES)
     rows = [
         {
             "id": "virtual-device",
@@ -368,8 +371,8 @@ def _enrollment_grid(
             "description": "iam:CreateVirtualMFADevice on a device of any name",
         }
     ]
-    # (row, action, whose -> resources, the registration keys or None)
-    requests: list[tuple[str, str, dict[str, Iterable[str]], Any]] = [
+    # (row, action, whose -> resources, the registration or None)
+    requests: list[tuple[str, str, dict[str, tuple[str, ...]], Registration | None]] = [
         ("virtual-device", "iam:CreateVirtualMFADevice", {OWN: devices, OTHER: ()}, None)
     ]
     for registration in verifier.registrations:
@@ -381,15 +384,15 @@ def _enrollment_grid(
                 + (", ".join(f"{key}={value}" for key, value in registration.keys.items()) or "no registration keys"),
             }
         )
-        resources = {OWN: intent.own_user_arns(), OTHER: intent.other_user_arns()}
-        requests.append((registration.name, "iam:EnableMFADevice", resources, registration))
+        users = {OWN: intent.own_user_arns(), OTHER: intent.other_user_arns()}
+        requests.append((registration.name, "iam:EnableMFADevice", users, registration))
     policy_sets = []
     for policies, (title, description) in POLICY_SETS.items():
         policy_set = verifier.policy_sets[policies]
         tallies: dict[tuple[str, str], _Tally] = {}
-        for row, action, by_whose, registration in requests:
+        for row, action, by_whose, variant in requests:
             for context in contexts:
-                request = context if registration is None else registration_context(context, registration)
+                request = context if variant is None else registration_context(context, variant)
                 for whose, resources in by_whose.items():
                     for resource in resources:
                         deciding = deciding_statement(policy_set, action, resource, request.values)
