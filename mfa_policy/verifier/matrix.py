@@ -190,6 +190,14 @@ def _ordered_contexts(verifier: Verifier) -> list[RequestContext]:
     return known + [context for name, context in verifier.contexts.items() if name not in _CONTEXT_ORDER]
 
 
+def _duration(seconds: int) -> str:
+    """``43200`` -> ``12 h``, ``900`` -> ``15 min``, ``61`` -> ``61 s``."""
+    for unit, size in (("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
+
+
 def context_label(verifier: Verifier, name: str) -> tuple[str, str]:
     """A context's short label and what it stands for."""
     age = verifier.intent.max_mfa_age_seconds
@@ -201,7 +209,7 @@ def context_label(verifier: Verifier, name: str) -> tuple[str, str]:
         "keys": ("access keys", "long-term access keys: the request carries no MFA key at all"),
         "mfa": ("MFA session", "signed in with MFA, or a session from sts:GetSessionToken with an MFA code"),
         "mfa-expired": (
-            f"MFA older than {age} s",
+            f"MFA older than {_duration(age or 0)}",
             f"an MFA session older than the maximum MFA age ({age} seconds): it counts as one without MFA",
         ),
     }

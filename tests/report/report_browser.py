@@ -91,10 +91,16 @@ class Browser:
         finally:
             context.close()
 
-    def screenshot(self, html: Path, png: Path, *, max_height: int = 2400) -> None:
-        """A PNG of the page's top, at most ``max_height`` CSS pixels (the whole page if shorter)."""
+    def screenshot(self, html: Path, png: Path, *, max_height: int = 2400, until: str | None = None) -> None:
+        """A PNG of the page's top: down to the end of the element ``until`` selects (else the
+        whole page), at most ``max_height`` CSS pixels."""
         with self.load(html) as loaded:
-            height = min(max_height, int(loaded.page.evaluate("document.documentElement.scrollHeight")))
+            if until is not None:
+                bottom = loaded.page.eval_on_selector(until, "element => element.getBoundingClientRect().bottom")
+                height = int(bottom) + 12
+            else:
+                height = int(loaded.page.evaluate("document.documentElement.scrollHeight"))
+            height = min(max_height, height)
             clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height}
             loaded.page.screenshot(path=str(png), full_page=True, clip=clip, animations="disabled")
 

@@ -26,8 +26,9 @@ SAMPLES: dict[str, list[str]] = {
     # account docs/audit.md uses, once `audit --format html` exists; the Makefile's `report`
     # target starts that moto server.
 }
-# The screenshots show the top of each page: the picture, the summary and the legend.
+# The screenshots show the top of each page: the summary and the picture (at most this high).
 SCREENSHOT_HEIGHT = 1500
+SCREENSHOT_UNTIL = "#picture"
 
 
 def write_html(name: str, folder: Path) -> Path:
@@ -57,7 +58,7 @@ def main(argv: list[str]) -> int:
     with chromium() as browser:
         for page in pages:
             png = page.with_suffix(".png")
-            browser.screenshot(page, png, max_height=SCREENSHOT_HEIGHT)
+            browser.screenshot(page, png, max_height=SCREENSHOT_HEIGHT, until=SCREENSHOT_UNTIL)
             print(
                 f"{page.relative_to(ROOT) if page.is_relative_to(ROOT) else page}: {page.stat().st_size:,} bytes; "
                 f"{png.name}: {png.stat().st_size:,} bytes"

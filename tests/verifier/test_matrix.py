@@ -177,10 +177,17 @@ def test_the_2014_policy_leaves_iam_open_without_mfa():
 def test_an_mfa_session_older_than_the_max_age_has_its_columns():
     grid = decision_grid(project(max_mfa_age_seconds=900))
     assert [context["id"] for context in grid["contexts"]] == ["console", "keys", "mfa", "mfa-expired"]
-    assert grid["contexts"][3]["label"] == "MFA older than 900 s"
+    assert grid["contexts"][3]["label"] == "MFA older than 15 min"
+    assert "(900 seconds)" in grid["contexts"][3]["description"]
     expired = cells(grid, NEXT_TO_ALLOW_ALL)[(IAM_ROW, "mfa-expired / own")]
     assert expired["state"] == "explicitDeny"
     assert sids(expired) == {"DenyAllExceptMfaBootstrapWhenMfaIsOlderThanMaxAge"}
+
+
+@pytest.mark.parametrize(("seconds", "label"), [(43200, "12 h"), (5400, "90 min"), (61, "61 s"), (3601, "3601 s")])
+def test_the_max_age_reads_in_hours_minutes_or_seconds(seconds, label):
+    grid = decision_grid(project(max_mfa_age_seconds=seconds))
+    assert grid["contexts"][3]["label"] == f"MFA older than {label}"
 
 
 def test_enrollment_by_device_type_with_security_keys_only():
