@@ -124,7 +124,8 @@ def test_the_installed_wheel_renders_the_html_report(wheel, tmp_path):
     shipped = [path for folder in ("templates", "static") for path in (report / folder).iterdir() if path.is_file()]
     assert shipped and {str(path.relative_to(ROOT)) for path in shipped} <= names
     site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", site, wheel], check=True)
+    install = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", site, wheel]
+    subprocess.run(install, check=True)
     page = tmp_path / "explain.html"
     completed = subprocess.run(
         [sys.executable, "-m", "mfa_policy", "explain", "--format", "html", "-o", str(page)],

@@ -180,9 +180,9 @@ def _given_intent_flags(args: argparse.Namespace) -> list[str]:
 
 
 def _catalog_summary(catalog: Any) -> dict[str, Any]:
-    from mfa_policy.verifier.catalog import DATA_PACKAGE
+    from mfa_policy.verifier.explanation import catalog_summary
 
-    return {"source": DATA_PACKAGE, "dataVersion": catalog.data_version, "actions": len(catalog)}
+    return catalog_summary(catalog)
 
 
 _SHOWN_COUNTEREXAMPLES = 5
