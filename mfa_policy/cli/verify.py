@@ -277,7 +277,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 def _explain_report(args: argparse.Namespace, verifier: Any, label: str) -> int:
     """``explain --format json|html``: the report's data, as JSON or drawn as one HTML page."""
-    from mfa_policy.report.render import environment, render_explain
+    from mfa_policy.report.rendering import environment, render_explain
     from mfa_policy.verifier.explanation import explain_report
 
     if args.format == "html":

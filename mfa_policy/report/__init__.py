@@ -10,6 +10,6 @@ page's Content-Security-Policy. Needs the ``report`` extra (Jinja2).
 
 from __future__ import annotations
 
-from mfa_policy.report.render import render, render_explain
+from mfa_policy.report.rendering import render, render_explain
 
 __all__ = ["render", "render_explain"]

@@ -166,3 +166,23 @@ def test_the_pages_are_valid_html(pages, tmp_path):
     messages = json.loads(completed.stderr)["messages"]
     assert [message for message in messages if not message["url"].endswith("/invalid.html")] == []
     assert len(messages) >= 2  # the invalid page's
+
+
+def test_a_reports_own_inline_script_runs_and_an_injected_one_does_not(browser, tmp_path, monkeypatch):
+    """For reports that need a few lines of script (the audit's filters): ``render(scripts=...)``
+    inlines them and allows exactly those by hash; any other inline script is refused."""
+    from mfa_policy.report import rendering
+
+    own = "document.body.dataset.ran = 'own';"
+    real = rendering.static_text
+    monkeypatch.setattr(rendering, "static_text", lambda name: own if name == "test.js" else real(name))
+    page = rendering.render("base.html.j2", {}, title="What the script test allows", scripts=["test.js"])
+    injected = page.replace("</body>", "<script>document.body.dataset.injected = 'yes';</script></body>")
+    path = tmp_path / "script.html"
+    path.write_text(injected, encoding="utf-8")
+    with browser.load(path) as loaded:
+        state = loaded.page.evaluate("() => ({...document.body.dataset})")
+        assert state == {"ran": "own"}
+        assert any("inline script" in message and "Content Security Policy" in message for message in loaded.console), (
+            loaded.console
+        )

@@ -26,7 +26,7 @@ from report_pages import (
 
 from conftest import REFERENCE, ROOT
 from mfa_policy.report.helpers import MIN_SEGMENT, SHOWN_COUNTEREXAMPLES, bar_segments
-from mfa_policy.report.render import content_security_policy, environment, static_text
+from mfa_policy.report.rendering import content_security_policy, environment, static_text
 
 TARGETS = {
     "defaults": [],
