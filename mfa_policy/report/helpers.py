@@ -1,0 +1,89 @@
+"""Small drawing helpers the templates use: numbers, state marks, bar geometry (pure).
+
+States are never told by colour alone: each has a mark (a symbol that reads in grey and in print)
+and an SVG fill with its own pattern (plain, hatched, dotted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+# The decision states of explain's grid (mfa_policy.verifier.matrix), in drawing order.
+STATES = ("allowed", "explicitDeny", "implicitDeny")
+MARKS = {"allowed": "✓", "explicitDeny": "✕", "implicitDeny": "○", "mixed": "±", "none": "—"}
+STATE_LABELS = {
+    "allowed": "allowed",
+    "explicitDeny": "denied by an explicit Deny",
+    "implicitDeny": "implicitly denied (no statement allows it)",
+    "mixed": "some allowed, some denied",
+    "none": "no such request",
+}
+# How a count reads after its number: "3 allowed", "3 explicitly denied", ...
+STATE_VERBS = {"allowed": "allowed", "explicitDeny": "explicitly denied", "implicitDeny": "implicitly denied"}
+# The kebab-case form used in class names, data attributes and pattern ids.
+STATE_SLUGS = {"allowed": "allowed", "explicitDeny": "explicit-deny", "implicitDeny": "implicit-deny"}
+
+# Counterexamples shown per failing guarantee; the JSON lists them all.
+SHOWN_COUNTEREXAMPLES = 10
+COUNTEREXAMPLE_FIELDS = ("action", "resource", "context", "policies", "decision", "expected", "finding")
+
+BAR_WIDTH = 100.0
+# The narrowest segment drawn: a single request among 28,000 still shows.
+MIN_SEGMENT = 4.0
+
+
+def thousands(number: int) -> str:
+    """``28666`` -> ``28,666``."""
+    return f"{number:,}"
+
+
+def bar_segments(counts: Mapping[str, int]) -> list[dict[str, Any]]:
+    """The stacked bar of a cell: ``[{state, x, width}]`` over ``BAR_WIDTH``, in ``STATES`` order.
+
+    Each present state gets at least ``MIN_SEGMENT``; the rest is shared in proportion."""
+    present = [(state, counts.get(state, 0)) for state in STATES if counts.get(state, 0) > 0]
+    if not present:
+        return []
+    total = sum(count for _, count in present)
+    spare = BAR_WIDTH - MIN_SEGMENT * len(present)
+    segments, x = [], 0.0
+    for index, (state, count) in enumerate(present):
+        width = MIN_SEGMENT + spare * count / total
+        if index == len(present) - 1:
+            # To the end, and past it: the bar clips it, and no sliver of background shows where
+            # the cell's width falls between two pixels.
+            width = BAR_WIDTH - x + 1
+        segments.append({"state": state, "x": round(x, 2), "width": round(width, 2)})
+        x += width
+    return segments
+
+
+def by_row(cells: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    """A grid's cells grouped by row id, each row's cells in column order."""
+    rows: dict[str, list[Mapping[str, Any]]] = {}
+    for cell in cells:
+        rows.setdefault(cell["row"], []).append(cell)
+    return rows
+
+
+def counterexample_fields(counterexamples: Sequence[Mapping[str, str]]) -> list[str]:
+    """The fields the shown counterexamples carry, in a fixed order (a table's columns)."""
+    return [field for field in COUNTEREXAMPLE_FIELDS if any(field in item for item in counterexamples)]
+
+
+FILTERS = {
+    "thousands": thousands,
+    "bar_segments": bar_segments,
+    "by_row": by_row,
+    "counterexample_fields": counterexample_fields,
+}
+GLOBALS = {
+    "STATES": STATES,
+    "MARKS": MARKS,
+    "STATE_LABELS": STATE_LABELS,
+    "STATE_VERBS": STATE_VERBS,
+    "STATE_SLUGS": STATE_SLUGS,
+    "SHOWN_COUNTEREXAMPLES": SHOWN_COUNTEREXAMPLES,
+    "BAR_WIDTH": BAR_WIDTH,
+}
