@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt -e ".[verify,audit,dev]"
+	$(PY) -m pip install --quiet -r requirements.txt -e ".[verify,audit,policy,dev]"
 	touch $(STAMP)
 
 test: $(STAMP) lint
