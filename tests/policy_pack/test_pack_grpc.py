@@ -201,7 +201,7 @@ def test_policy_documents_are_judged_one_by_one(analyzer: analyzer_pb2_grpc.Anal
     configure(analyzer)
     violations = {}
     for resource in resources:
-        for policy, name, level, message in diagnostics(analyzer.Analyze(analyze_request(resource, providers))):
+        for policy, _, level, message in diagnostics(analyzer.Analyze(analyze_request(resource, providers))):
             assert policy == MFA_CONDITION and level == MANDATORY
             violations[resource.name] = message
     # The components' documents and the hand-written enforcing policy hold.

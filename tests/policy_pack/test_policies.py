@@ -191,7 +191,7 @@ def test_a_group_chosen_among_several_at_preview_is_undecided_never_covered() ->
     membership = resource(
         USER_GROUP_MEMBERSHIP, "judy-groups", {"user": "judy", "groups": [UNKNOWN]}, depends={"groups": [ops, auditors]}
     )
-    stack = component(["ops", "auditors"], preview=True) + [ops, auditors, judy, membership]
+    stack = [*component(["ops", "auditors"], preview=True), ops, auditors, judy, membership]
     assert stack_violations(USERS_COVERED, stack) == {}
     undecided = stack_violations(UNDECIDED, stack)
     assert "judy-groups" in undecided["judy"] and "not counted as covered" in undecided["judy"]
