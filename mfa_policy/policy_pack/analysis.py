@@ -175,18 +175,19 @@ def user_statuses(analysis: StackAnalysis, settings: UserSettings) -> list[UserS
                     for group in groups
                     if group.startswith("<")
                 ]
+            reasons: tuple[str, ...] = ()
             if settings.exempt(name):
-                status, reasons = Status.EXEMPT, ()
+                status = Status.EXEMPT
             elif answer.enforced:
-                status, reasons = Status.ENFORCED, ()
+                status = Status.ENFORCED
             elif named:
                 status, reasons = Status.ENFORCED_ELSEWHERE, tuple(named)
             elif unsure:
                 status, reasons = Status.UNDECIDED, tuple(unsure)
             elif settings.organization_guardrail:
-                status, reasons = Status.GUARDRAIL, ()
+                status = Status.GUARDRAIL
             else:
-                status, reasons = Status.NOT_ENFORCED, ()
+                status = Status.NOT_ENFORCED
             found.append(UserStatus(name, resource, model, status, answer, reasons))
     return found
 

@@ -26,17 +26,9 @@ with requires_extra("policy", "the CrossGuard policy pack"):
         Severity,
         StackValidationArgs,
         StackValidationPolicy,
+        proxy,
     )
-    from pulumi_policy.proxy import (
-        UNKNOWN_ARCHIVE_VALUE,
-        UNKNOWN_ARRAY_VALUE,
-        UNKNOWN_ASSET_VALUE,
-        UNKNOWN_BOOLEAN_VALUE,
-        UNKNOWN_NUMBER_VALUE,
-        UNKNOWN_OBJECT_VALUE,
-        UNKNOWN_STRING_VALUE,
-        UnknownValueError,
-    )
+    from pulumi_policy.proxy import UnknownValueError
 
 from mfa_policy.policy_pack import analysis
 from mfa_policy.policy_pack.analysis import ConfigError, Finding, StackAnalysis, UserSettings, user_settings
@@ -57,17 +49,8 @@ MFA_CONDITION = "mfa-condition-enforces"
 COMPONENT_UNWEAKENED = "mfa-policy-component-unweakened"
 ACCESS_KEYS = "access-keys-of-mfa-enforced-users"
 
-_UNKNOWN_SENTINELS = frozenset(
-    {
-        UNKNOWN_ARCHIVE_VALUE,
-        UNKNOWN_ARRAY_VALUE,
-        UNKNOWN_ASSET_VALUE,
-        UNKNOWN_BOOLEAN_VALUE,
-        UNKNOWN_NUMBER_VALUE,
-        UNKNOWN_OBJECT_VALUE,
-        UNKNOWN_STRING_VALUE,
-    }
-)
+# The engine's unknown values, one sentinel string per type (UNKNOWN_STRING_VALUE, ...).
+_UNKNOWN_SENTINELS = frozenset(value for name, value in vars(proxy).items() if name.startswith("UNKNOWN_"))
 
 
 def plain(value: Any) -> Any:

@@ -409,22 +409,13 @@ def _join(model: AccountModel, resource: StackResource, users: _Links, groups: _
 def _attachments(
     model: AccountModel, of_type: Mapping[str, list[StackResource]], resolver: Resolver, arns: Mapping[str, str]
 ) -> None:
-    for resource in of_type.get(GROUP_POLICY_ATTACHMENT, ()):
-        _attach(
-            model,
-            resource,
-            resolver.names(resource, "group", GROUP),
-            resolver.policies(resource, "policyArn", arns),
-            True,
-        )
-    for resource in of_type.get(USER_POLICY_ATTACHMENT, ()):
-        _attach(
-            model,
-            resource,
-            resolver.names(resource, "user", USER),
-            resolver.policies(resource, "policyArn", arns),
-            False,
-        )
+    for kind, owner_key, owner_type in (
+        (GROUP_POLICY_ATTACHMENT, "group", GROUP),
+        (USER_POLICY_ATTACHMENT, "user", USER),
+    ):
+        for resource in of_type.get(kind, ()):
+            owners = resolver.names(resource, owner_key, owner_type)
+            _attach(model, resource, owners, resolver.policies(resource, "policyArn", arns), owner_type == GROUP)
     # PolicyAttachment owns every attachment of its policy in the account: the policy is attached
     # to the groups and users it lists, and detached from any other (aws_iam_policy_attachment).
     for resource in of_type.get(POLICY_ATTACHMENT, ()):

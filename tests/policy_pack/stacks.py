@@ -9,7 +9,7 @@ from typing import Any
 from pack_engine import UNKNOWN, EngineResource, resource, resource_args, stack_args
 
 from conftest import ACCOUNT_ID
-from mfa_policy.policy.document import build_policy_document
+from mfa_policy.policy.document import bootstrap_actions, build_policy_document
 from mfa_policy.policy_pack.components import REQUIRE_MFA_POLICY
 from mfa_policy.policy_pack.policies import policies
 from mfa_policy.policy_pack.stack import (
@@ -22,15 +22,8 @@ from mfa_policy.policy_pack.stack import (
 )
 
 POLICIES = {policy.name: policy for policy in policies()}
-BOOTSTRAP = [
-    "iam:CreateVirtualMFADevice",
-    "iam:EnableMFADevice",
-    "iam:GetUser",
-    "iam:ListMFADevices",
-    "iam:ListVirtualMFADevices",
-    "iam:ResyncMFADevice",
-    "sts:GetSessionToken",
-]
+BOOTSTRAP = bootstrap_actions().actions()  # what enrolling an MFA device needs
+OWN_USER_BOOTSTRAP = sorted(bootstrap_actions().own_user)  # ... on one's own user only
 WITHOUT_MFA = {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
 
 

@@ -8,6 +8,7 @@ import pytest
 from pack_engine import UNKNOWN, resource
 from stacks import (
     BOOTSTRAP,
+    OWN_USER_BOOTSTRAP,
     WITHOUT_MFA,
     arn,
     component,
@@ -47,7 +48,7 @@ HAND_WRITTEN = document(
     {
         "Sid": "DenyEnrollingOthers",
         "Effect": "Deny",
-        "Action": ["iam:EnableMFADevice", "iam:GetUser", "iam:ListMFADevices", "iam:ResyncMFADevice"],
+        "Action": OWN_USER_BOOTSTRAP,
         "NotResource": "arn:aws:iam::111122223333:user/${aws:username}",
         "Condition": WITHOUT_MFA,
     },

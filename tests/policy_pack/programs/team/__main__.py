@@ -11,16 +11,11 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from mfa_policy.policy.document import bootstrap_actions
+
 ACCOUNT = "111122223333"
-BOOTSTRAP = [
-    "iam:CreateVirtualMFADevice",
-    "iam:EnableMFADevice",
-    "iam:GetUser",
-    "iam:ListMFADevices",
-    "iam:ListVirtualMFADevices",
-    "iam:ResyncMFADevice",
-    "sts:GetSessionToken",
-]
+BOOTSTRAP = bootstrap_actions().actions()  # what enrolling an MFA device needs
+OWN_USER_BOOTSTRAP = sorted(bootstrap_actions().own_user)  # ... on one's own user only
 WITHOUT_MFA = {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
 # A hand-written policy that enforces MFA: everything but enrolling is denied without MFA, and
 # enrolling only on one's own user.
@@ -37,7 +32,7 @@ HAND_WRITTEN = {
         {
             "Sid": "DenyEnrollingOthersWithoutMfa",
             "Effect": "Deny",
-            "Action": ["iam:EnableMFADevice", "iam:GetUser", "iam:ListMFADevices", "iam:ResyncMFADevice"],
+            "Action": OWN_USER_BOOTSTRAP,
             "NotResource": f"arn:aws:iam::{ACCOUNT}:user/${{aws:username}}",
             "Condition": WITHOUT_MFA,
         },
