@@ -192,6 +192,12 @@ def user_statuses(analysis: StackAnalysis, settings: UserSettings) -> list[UserS
     return found
 
 
+def _who(status: UserStatus) -> str:
+    """``IAM user alice``, and the resource's logical name when it differs from the user's name."""
+    logical = status.resource.name
+    return f"IAM user {status.name}" + (f" (resource {logical})" if logical != status.name else "")
+
+
 def _groups_text(status: UserStatus) -> str:
     model = status.model
     groups = model.user_groups.get(status.name, [])
@@ -224,7 +230,7 @@ def not_enforced(analysis: StackAnalysis, settings: UserSettings) -> list[Findin
         notes = f" Notes: {'; '.join(status.enforcement.notes)}." if status.enforcement.notes else ""
         findings.append(
             Finding(
-                f"IAM user {status.name} ({status.resource.label}): MFA is not enforced. Next to anything granted "
+                f"{_who(status)}: MFA is not enforced. Next to anything granted "
                 "outside this stack, no policy of the user in this stack denies requests without MFA; these get "
                 f"through: {_exposures_text(status.enforcement) or 'requests beyond enrolling an MFA device'}. "
                 f"{_groups_text(status)}{notes} Fix: add the user to a group that RequireMfaPolicy (mfa-policy) "
@@ -242,7 +248,7 @@ def left_to_guardrail(analysis: StackAnalysis, settings: UserSettings) -> list[F
     """With ``organizationGuardrail``: the users only the organization's guardrail covers."""
     return [
         Finding(
-            f"IAM user {status.name} ({status.resource.label}): MFA is not enforced by this stack; the config says "
+            f"{_who(status)}: MFA is not enforced by this stack; the config says "
             "an organization guardrail (SCP) covers the account, so this is advisory. SCPs do not apply to the "
             "management account: make sure this stack does not deploy there. Without MFA, next to anything "
             f"granted outside this stack, these would get through: {_exposures_text(status.enforcement)}.",
@@ -257,7 +263,7 @@ def undecided(analysis: StackAnalysis, settings: UserSettings) -> list[Finding]:
     """What the pack could not decide: users (never reported as covered), components, documents."""
     findings = [
         Finding(
-            f"IAM user {status.name} ({status.resource.label}): could not decide whether MFA is enforced: "
+            f"{_who(status)}: could not decide whether MFA is enforced: "
             f"{'; '.join(status.reasons)}. The user is not counted as covered; the stack policies decide again "
             "at the end of `pulumi up`, when every value is known.",
             status.resource.urn,
