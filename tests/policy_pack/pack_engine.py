@@ -15,6 +15,10 @@ servicer builds ``StackValidationArgs`` (``deserialize_properties`` of the proto
 
 from __future__ import annotations
 
+import copy
+import json
+import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -268,7 +272,7 @@ class EngineRecorder(RecordingMonitor):
         return super().RegisterResourceOutputs(request)
 
 
-def record_program(
+def record_in_process(
     program: Path,
     *,
     stack: str = STACK,
@@ -295,3 +299,66 @@ def record_program(
     )
     providers = {**default_providers([]), **recorder.providers}
     return recorder.engine_resources, providers
+
+
+_RECORDED: dict[str, tuple[list[EngineResource], dict[str, EngineResource]]] = {}
+
+
+def _key(program: Path, stack: str = STACK, preview: bool = False, config: Mapping[str, str] | None = None) -> str:
+    arguments = {"program": str(program), "stack": stack, "preview": preview, "config": dict(config or {})}
+    return json.dumps(arguments, sort_keys=True)
+
+
+def record_programs(*runs: Mapping[str, Any]) -> None:
+    """Record programs (``record_program``'s arguments, one mapping per run) in one fresh
+    interpreter, which each later ``record_program`` with the same arguments reads from.
+
+    The SDK's runtime settings live in context variables its worker threads read: with pulumi
+    3.237, the lowest we allow, a worker thread another run's mocks had configured (as `up`) turned
+    a preview's unknown values into None. A process of its own is a clean engine, as each real
+    `pulumi preview` is.
+    """
+    missing = [key for key in dict.fromkeys(_key(**run) for run in runs) if key not in _RECORDED]
+    # One interpreter for the `up` runs, one for the previews: runs in one process share worker
+    # threads, so they must agree on whether this is a preview.
+    for preview in (False, True):
+        batch = [key for key in missing if json.loads(key)["preview"] is preview]
+        if not batch:
+            continue
+        completed = subprocess.run(
+            [sys.executable, "-c", _RECORD_SCRIPT, json.dumps(batch)],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if completed.returncode != 0:
+            raise RuntimeError(f"recording {batch} failed: {completed.stderr[-3000:]}")
+        for key, (resources, providers) in zip(batch, json.loads(completed.stdout.splitlines()[-1]), strict=True):
+            _RECORDED[key] = (
+                [EngineResource(**found) for found in resources],
+                {urn: EngineResource(**found) for urn, found in providers.items()},
+            )
+
+
+def record_program(
+    program: Path, *, stack: str = STACK, preview: bool = False, config: Mapping[str, str] | None = None
+) -> tuple[list[EngineResource], dict[str, EngineResource]]:
+    """``record_in_process`` in a fresh interpreter (each run once per test session; a copy)."""
+    record_programs({"program": program, "stack": stack, "preview": preview, "config": config})
+    resources, providers = _RECORDED[_key(program, stack, preview, config)]
+    return copy.deepcopy(resources), copy.deepcopy(providers)
+
+
+_RECORD_SCRIPT = """
+import dataclasses, json, sys
+from pathlib import Path
+sys.path[:0] = [str(Path.cwd()), str(Path.cwd().parent)]
+from pack_engine import record_in_process
+found = []
+for key in json.loads(sys.argv[1]):
+    arguments = json.loads(key)
+    resources, providers = record_in_process(Path(arguments.pop("program")), **arguments)
+    found.append([[dataclasses.asdict(r) for r in resources], {u: dataclasses.asdict(p) for u, p in providers.items()}])
+print(json.dumps(found))
+"""

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from pack_engine import record_program
+from pack_engine import record_program, record_programs
 from stacks import POLICIES
 
 from conftest import ACCOUNT_ID, ROOT
@@ -45,13 +45,21 @@ def test_a_document_the_builder_did_not_make_has_no_intent() -> None:
     assert component_intent({"Statement": []}) is None
 
 
-def organization_stack(**organization: Any) -> list:
+def _organization_config(stack_set: bool) -> dict[str, str]:
     config = stack_config(ROOT, "org")[1]
-    if organization:
-        config["mfa-policy:organization"] = json.dumps(
-            {**json.loads(config["mfa-policy:organization"]), **organization}
-        )
-    resources, _ = record_program(ROOT / "__main__.py", stack="org", config=config)
+    organization = {**json.loads(config["mfa-policy:organization"]), "stackSet": stack_set}
+    return {**config, "mfa-policy:organization": json.dumps(organization)}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def recorded() -> None:
+    """The guardrail's program runs, recorded in one fresh interpreter (pack_engine.record_programs)."""
+    runs = [{"program": ROOT / "__main__.py", "stack": "org", "config": _organization_config(s)} for s in (True, False)]
+    record_programs(*runs)
+
+
+def organization_stack(stack_set: bool) -> list:
+    resources, _ = record_program(ROOT / "__main__.py", stack="org", config=_organization_config(stack_set))
     assert any(r.type == ORGANIZATION_GUARDRAIL for r in resources)
     return resources
 
@@ -71,14 +79,14 @@ def _drop(text: str, sid: str) -> str:
 
 @pytest.mark.parametrize("stack_set", [True, False], ids=["with StackSet", "SCP only"])
 def test_the_organization_guardrail_as_built_keeps_every_guarantee(stack_set: bool) -> None:
-    resources = organization_stack(stackSet=stack_set)
+    resources = organization_stack(stack_set)
     assert violations(COMPONENT_UNWEAKENED, resources) == []
     assert violations(UNDECIDED, resources) == []
 
 
 @pytest.mark.parametrize("stack_set", [True, False], ids=["with StackSet", "SCP only"])
 def test_an_edited_scp_is_stopped(stack_set: bool) -> None:
-    resources = organization_stack(stackSet=stack_set)
+    resources = organization_stack(stack_set)
     (scp,) = [r for r in resources if r.type == SCP]
     scp.properties["content"] = _drop(scp.properties["content"], "DenyAllExceptMfaBootstrapWithoutMfa")
     (message,) = violations(COMPONENT_UNWEAKENED, resources)

@@ -27,7 +27,7 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import empty_pb2, struct_pb2
-from pack_engine import EngineResource, analyze_request, analyze_stack_request, record_program
+from pack_engine import EngineResource, analyze_request, analyze_stack_request, record_program, record_programs
 from pulumi.runtime import proto
 from pulumi.runtime.proto import analyzer_pb2_grpc
 
@@ -83,15 +83,33 @@ def _record(program: Path, stack: str, preview: bool, config: Mapping[str, str] 
     return record_program(program, stack=stack, preview=preview, config=config)
 
 
+TEAM = (
+    (ROOT / "__main__.py", "prod"),
+    (ROOT / "examples" / "python-consumer" / "__main__.py", "dev"),
+    (PROGRAMS / "team" / "__main__.py", "dev"),
+)
+ALTERED = PROGRAMS / "altered" / "__main__.py"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def recorded() -> None:
+    """Every program run this module reads, recorded in one fresh interpreter."""
+    prod = stack_config(ROOT, "prod")[1]
+    record_programs(
+        *(
+            {"program": program, "stack": stack, "preview": preview}
+            for program, stack in TEAM
+            for preview in (False, True)
+        ),
+        *({"program": ALTERED, "stack": "prod", "preview": preview, "config": prod} for preview in (False, True)),
+    )
+
+
 def team_stack(preview: bool) -> tuple[list[EngineResource], dict[str, EngineResource]]:
     """The project's program (prod), the python-consumer example and the team's users, as one stack."""
     resources: list[EngineResource] = []
     providers: dict[str, EngineResource] = {}
-    for program, stack in (
-        (ROOT / "__main__.py", "prod"),
-        (ROOT / "examples" / "python-consumer" / "__main__.py", "dev"),
-        (PROGRAMS / "team" / "__main__.py", "dev"),
-    ):
+    for program, stack in TEAM:
         found, found_providers = _record(program, stack, preview)
         resources += found
         providers.update(found_providers)
@@ -213,7 +231,7 @@ def test_policy_documents_are_judged_one_by_one(analyzer: analyzer_pb2_grpc.Anal
 def test_a_weakened_component_is_stopped(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
     config = stack_config(ROOT, "prod")[1]
     for preview in (True, False):
-        resources, providers = _record(PROGRAMS / "altered" / "__main__.py", "prod", preview, config)
+        resources, providers = _record(ALTERED, "prod", preview, config)
         configure(analyzer)
         found = diagnostics(analyzer.AnalyzeStack(analyze_stack_request(resources, providers)))
         messages = [message for policy, _, level, message in found if policy == COMPONENT_UNWEAKENED]
