@@ -140,13 +140,16 @@ def run_program(
     *,
     project: str,
     stack: str,
+    preview: bool = False,
+    monitor: RecordingMonitor | None = None,
 ) -> ProgramRun:
     """Run ``program`` (a Pulumi ``__main__.py``) under ``mocks`` with ``config``; return what it did.
 
     Uses a fresh event loop and fresh runtime settings, so runs do not leak into each other.
-    Exceptions from the program (a bad config value, say) propagate unchanged.
+    Exceptions from the program (a bad config value, say) propagate unchanged. ``preview`` runs it
+    as ``pulumi preview`` does (dry run); ``monitor`` records more (a ``RecordingMonitor`` subclass).
     """
-    monitor = RecordingMonitor(mocks)
+    monitor = monitor or RecordingMonitor(mocks)
     outputs: dict[str, Any] = {}
 
     @pulumi.runtime.test
@@ -154,7 +157,7 @@ def run_program(
         # Set up inside the test wrapper, which first drops any pending RPCs: the new root stack's
         # own registration must come after that. A fresh root stack, or the last run's exports leak in.
         set_root_resource(None)  # type: ignore[arg-type]
-        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
         pulumi.runtime.set_all_config(dict(config))
         sys.path.insert(0, str(program.parent))
         try:
