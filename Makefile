@@ -61,8 +61,8 @@ lint: $(STAMP)
 # second resolution with source releases allowed (what pip and uv do by default) must pick the same
 # versions (tests/lowest_versions.py sources): an older sdist the ranges admit is a floor to raise.
 # The test tools' own dependencies get the floors in tests/lowest-test-tools.txt (moto[server]
-# allows Flask 0.11); none of those may name a runtime dependency (the package with its `verify`
-# and `audit` extras: what users install). A runtime dependency that a test tool itself needs
+# allows Flask 0.11); none of those may name a runtime dependency (the package with its `verify`,
+# `audit`, `report` and `policy` extras: what users install). A runtime dependency that a test tool itself needs
 # higher (urllib3 for responses, attrs for jsonschema) is printed: it is tested at that version.
 # env/: all of that, then the whole test suite. program/: only requirements.txt, as `pulumi up`
 # installs the program, then the program's offline preview. pack/: only policy-pack/requirements.txt
@@ -82,7 +82,7 @@ test-lowest: browser
 		--extra report --extra policy pyproject.toml -o $(LOWEST)/runtime.txt
 	$(PYTHON) tests/lowest_versions.py floors $(LOWEST)/runtime.txt $(TOOL_FLOORS)
 	$(UV) pip compile --quiet --resolution lowest --python $(LOWEST)/env/bin/python --extra verify --extra audit \
-		pyproject.toml -o $(LOWEST)/runtime-sources.txt
+		--extra report --extra policy pyproject.toml -o $(LOWEST)/runtime-sources.txt
 	$(PYTHON) tests/lowest_versions.py sources $(LOWEST)/runtime.txt $(LOWEST)/runtime-sources.txt
 	$(UV) pip compile --quiet $(UV_LOWEST) --python $(LOWEST)/env/bin/python --extra verify --extra audit \
 		--extra report --extra policy --extra dev $(UV_SOURCE_TOOLS) --constraint $(TOOL_FLOORS) pyproject.toml -o $(LOWEST)/env.txt
