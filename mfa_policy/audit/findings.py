@@ -172,3 +172,16 @@ def judge_root(root: RootUser | None) -> RootVerdict | None:
     else:
         reason = "no password and no access key: nobody can sign in as root"
     return RootVerdict(bool(problems), root.password, root.access_keys, root.mfa, reason, _central(root), root.unknown)
+
+
+OPEN_TICKET = "open enrollment ticket"
+
+
+def open_ticket_finding(user: str, key: str, value: str, close_command: str) -> Finding:
+    """An enrolled user still carries the tag that opens enrollment without MFA: anyone holding
+    their password or access keys can add a device of their own, then act with MFA as them."""
+    return Finding(
+        OPEN_TICKET,
+        f"{user} has an MFA device and still carries the enrollment ticket (tag {key}={value}): anyone with "
+        f"the user's password or access keys can add a device without MFA; close it: {close_command}",
+    )

@@ -38,6 +38,8 @@ class Applied:
     key: str  # the relaxed document as canonical JSON: identical documents share evaluations
     document: Mapping[str, Any] = field(compare=False)
     notes: tuple[str, ...] = field(default=(), compare=False)  # what the relaxation changed
+    # The document as written, before relaxation (what the enrollment-ticket notes read).
+    original: Mapping[str, Any] | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -112,7 +114,8 @@ class AccountModel:
         found = self._applied.get(cache_key)
         if found is None:
             relaxed, notes = relax_document(document, label, model)
-            found = Applied(label, canonical(relaxed), relaxed, tuple(notes))
+            original = document if isinstance(document, Mapping) else None
+            found = Applied(label, canonical(relaxed), relaxed, tuple(notes), original)
             self._applied[cache_key] = found
         return found
 

@@ -9,6 +9,7 @@ share one compiled set and every decision that does not depend on who asks.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 from collections.abc import Callable, Mapping
@@ -26,7 +27,14 @@ from mfa_policy.audit.aws import (
     AccountSnapshot,
     User,
 )
-from mfa_policy.audit.findings import DeviceRequirement, Finding, RootVerdict, device_findings, judge_root
+from mfa_policy.audit.findings import (
+    DeviceRequirement,
+    Finding,
+    RootVerdict,
+    device_findings,
+    judge_root,
+    open_ticket_finding,
+)
 from mfa_policy.audit.model import AccountModel, Applied, EffectivePolicies, PlannedPolicy
 from mfa_policy.audit.resource_policies import (
     Coverage,
@@ -36,6 +44,7 @@ from mfa_policy.audit.resource_policies import (
     coverage,
     guards_from,
 )
+from mfa_policy.audit.tickets import CLOSED, OPEN, EnrollmentTicket, TicketTag, source_networks, ticket_tags
 from mfa_policy.policy.validation import CERTIFICATION_LEVELS
 from mfa_policy.verifier.catalog import Catalog
 from mfa_policy.verifier.evaluation import Decision, LayeredPolicySet, PolicySet
@@ -125,6 +134,8 @@ class UserVerdict:
     # user unprotected), and findings on the user's devices (they fail the audit).
     resource_exposures: tuple[ResourceExposure, ...] = ()
     findings: tuple[Finding, ...] = ()
+    # For a user without MFA: whether an enrollment ticket gates their enrollment, and its state.
+    enrollment: EnrollmentTicket | None = None
 
     @property
     def failing(self) -> bool:
@@ -149,6 +160,7 @@ class UserVerdict:
             "notes": list(self.notes),
             "grantedByResourcePolicies": [exposure.as_dict() for exposure in self.resource_exposures],
             "findings": [finding.as_dict() for finding in self.findings],
+            "enrollment": None if self.enrollment is None else self.enrollment.as_dict(self.user),
         }
 
 
@@ -397,9 +409,19 @@ def audit(
             more_notes.append(
                 "allowed nothing beyond the bootstrap set even with MFA: enforcement takes nothing away"
             )
+        ticket: EnrollmentTicket | None = None
+        ticket_findings: tuple[Finding, ...] = ()
         if verdict in (MUST_ENROLL, LOCKED_OUT) and not effective.unproven:
-            evaluation = evaluations[effective.key()]
-            more_notes += _enrollment_notes(_enrollable(evaluation.enrollment_policies(model, user), principal))
+            policies = evaluations[effective.key()].enrollment_policies(model, user)
+            more_notes += _enrollment_notes(_enrollable(policies, principal))
+            ticket = _enrollment_ticket(policies, principal, effective)
+            more_notes += ticket.notes(user.name)
+        elif user.mfa_devices and not effective.unproven and effective.key() in evaluations:
+            policies = evaluations[effective.key()].enrollment_policies(model, user)
+            ticket_findings = tuple(
+                open_ticket_finding(user.name, tag.key, tag.value, tag.untag_command(user.name))
+                for tag in _open_tickets(policies, principal, effective)
+            )
         credentials = user.credentials
         used = [key.last_used for key in credentials.active_keys if key.last_used] if credentials else []
         verdicts.append(
@@ -416,7 +438,8 @@ def audit(
                 keys_last_used=max(used) if used else None,
                 notes=tuple(dict.fromkeys(notes + verdict_notes + more_notes)),
                 resource_exposures=tuple(granted),
-                findings=device_findings(user, devices),
+                findings=device_findings(user, devices) + ticket_findings,
+                enrollment=ticket,
             )
         )
         if progress is not None:
@@ -503,13 +526,13 @@ def _key_activations() -> tuple[Registration, ...]:
     return tuple(found)
 
 
-def _enrollable(policies: PolicySet | LayeredPolicySet, principal: Principal) -> list[str]:
-    """The device kinds the user may enroll on its own user without MFA, from the console: a
-    virtual device (CreateVirtualMFADevice, then EnableMFADevice), a hardware TOTP token
-    (EnableMFADevice), a security key (EnableMFADevice with iam:RegisterSecurityKey Create, then
-    Activate with some certification)."""
-    console = next(s for s in NO_MFA_SCENARIOS if s.name == CONSOLE)
-    base = request_context(principal, console)
+def _enrollable(policies: PolicySet | LayeredPolicySet, principal: Principal, context: str = CONSOLE) -> list[str]:
+    """The device kinds the user may enroll on its own user without MFA, from the console (or
+    ``context``): a virtual device (CreateVirtualMFADevice, then EnableMFADevice), a hardware TOTP
+    token (EnableMFADevice), a security key (EnableMFADevice with iam:RegisterSecurityKey Create,
+    then Activate with some certification)."""
+    scenario = next(s for s in NO_MFA_SCENARIOS if s.name == context)
+    base = request_context(principal, scenario)
     own_arn = principal.own_arn
     device = f"arn:{principal.partition}:iam::{principal.account_id}:mfa/{principal.name}"
 
@@ -545,3 +568,61 @@ def _enrollment_notes(kinds: list[str]) -> list[str]:
         missing = [kind for kind in _ALL_KINDS if kind not in kinds]
         return [f"can enroll alone only: {', '.join(kinds)} (not {', '.join(missing)})"]
     return []
+
+
+# ---------------------------------------------------------------------------------------------
+# Enrollment tickets: a tag that opens enrollment without MFA (the ``enrollment`` option's gate,
+# or the same idea in someone else's words), decided by evaluating with and without it
+
+
+def _originals(effective: EffectivePolicies) -> list[Mapping[str, Any]]:
+    applied = [*effective.identity, *([effective.boundary] if effective.boundary else [])]
+    applied += [entry for level in effective.scp_levels for entry in level]
+    return [entry.original for entry in applied if entry.original is not None]
+
+
+def _retagged(principal: Principal, tag: TicketTag, present: bool) -> Principal:
+    """The principal with the tag (IAM compares tag keys without case) removed, or set."""
+    tags = {key: value for key, value in (principal.tags or {}).items() if key.lower() != tag.key.lower()}
+    if present:
+        tags[tag.key] = tag.value
+    return dataclasses.replace(principal, tags=tags)
+
+
+def _gates(policies: PolicySet | LayeredPolicySet, principal: Principal, tag: TicketTag, context: str) -> bool:
+    """Whether carrying the tag is what lets the user enroll a device without MFA."""
+    return bool(_enrollable(policies, _retagged(principal, tag, True), context)) and not _enrollable(
+        policies, _retagged(principal, tag, False), context
+    )
+
+
+def _enrollment_ticket(
+    policies: PolicySet | LayeredPolicySet, principal: Principal, effective: EffectivePolicies
+) -> EnrollmentTicket:
+    """For a user without MFA: the ticket tag that gates their enrollment (open when they may
+    enroll with the tags they carry now), and the networks enrollment is limited to."""
+    documents = _originals(effective)
+    networks = source_networks(documents)
+    if principal.tags is None:  # tags not read: nothing to decide with
+        return EnrollmentTicket(None, None, networks)
+    for tag in ticket_tags(documents):
+        if _gates(policies, principal, tag, CONSOLE):
+            return EnrollmentTicket(tag, OPEN if _enrollable(policies, principal) else CLOSED, networks)
+    return EnrollmentTicket(None, None, networks)
+
+
+def _open_tickets(
+    policies: PolicySet | LayeredPolicySet, principal: Principal, effective: EffectivePolicies
+) -> list[TicketTag]:
+    """The ticket tags an enrolled user still carries that let anyone holding their password or
+    access keys add a device without MFA."""
+    carried = {key.lower() for key in principal.tags or {}}
+    found = []
+    for tag in ticket_tags(_originals(effective)):
+        if tag.key.lower() not in carried:
+            continue
+        for context in (KEYS, CONSOLE):
+            if _enrollable(policies, principal, context) and _gates(policies, principal, tag, context):
+                found.append(tag)
+                break
+    return found

@@ -510,3 +510,37 @@ def test_pages_are_followed(credentials_env):
     assert snapshot.groups["admins"].inline[0].document == ALLOW_ALL
     assert snapshot.policies[ann.boundary].document == ALLOW_ALL  # the default version, not v1
     assert ann.credentials is not None and ann.credentials.password_enabled
+
+
+def test_enrollment_tickets(account, catalog, capsys):
+    """Issue 18: users with and without the ticket tag, enrolled and not, tags read by the reader."""
+    gates = {"require_tag": {"key": "mfa-enrollment", "value": "allowed"}}
+    account.iam.create_group(GroupName="ticketed")
+    for policy in (account.policy("ticketed-require-mfa", build_policy_document(ACCOUNT, enrollment=gates)),
+                   account.policy("ticketed-allow-all", ALLOW_ALL)):
+        account.iam.attach_group_policy(GroupName="ticketed", PolicyArn=policy)
+    ticket = [{"Key": "mfa-enrollment", "Value": "allowed"}]
+    account.user("newcomer", groups=("ticketed",), password=True)
+    account.user("opened", groups=("ticketed",), password=True)
+    account.iam.tag_user(UserName="opened", Tags=ticket)
+    account.user("forgot", groups=("ticketed",), password=True, device="virtual")
+    account.iam.tag_user(UserName="forgot", Tags=ticket)
+    account.user("tidy", groups=("ticketed",), password=True, device="virtual")
+
+    users = _verdicts(audit(read_account(endpoint_url=account.url, resource_policies=False), catalog))
+    assert users["newcomer"].verdict == MUST_ENROLL and users["newcomer"].enrollment.state == "closed"
+    assert users["opened"].verdict == MUST_ENROLL and users["opened"].enrollment.state == "open"
+    assert users["forgot"].verdict == PROTECTED and [f.kind for f in users["forgot"].findings] == [
+        "open enrollment ticket"
+    ]
+    assert users["tidy"].verdict == PROTECTED and not users["tidy"].findings
+
+    # The finding fails the audit (test_audit_tickets.py shows it alone does; moto's unknown root
+    # user fails every moto audit too), and the report prints the commands to run.
+    code = main(["audit", "--endpoint-url", account.url, "--no-resource-policies"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "aws iam tag-user --user-name newcomer --tags Key=mfa-enrollment,Value=allowed" in out
+    assert "finding: open enrollment ticket: forgot has an MFA device" in out
+    assert "aws iam untag-user --user-name forgot --tag-keys mfa-enrollment" in out
+    assert "enrollment open: the user carries the enrollment ticket" in out
