@@ -85,6 +85,25 @@ def render(template: str, data: Mapping[str, Any], *, title: str, scripts: Seque
     return str(page)
 
 
+# The audit's filter by verdict (a progressive enhancement: the page reads fully without it).
+AUDIT_SCRIPT = "audit-filter.js"
+
+
+def render_audit(accounts: Sequence[Mapping[str, Any]], organization: Mapping[str, Any] | None = None) -> str:
+    """The audit's report as HTML: ``accounts`` is a list of per-account entries (``{"id", "name",
+    "ouPath", "status", "reason", ..., "audit": <audit --format json, or None>}``; a single
+    account's audit is ``[mfa_policy.report.audit.account_entry(json)]``), ``organization`` the
+    organization report's own summary, if any."""
+    from mfa_policy.report.audit import audit_page
+
+    page = audit_page(accounts, organization)
+    if len(accounts) == 1:
+        title = f"MFA audit of account {accounts[0]['id']}"
+    else:
+        title = f"MFA audit of {len(accounts)} accounts"
+    return render("audit.html.j2", page, title=title, scripts=[AUDIT_SCRIPT])
+
+
 def render_explain(data: Mapping[str, Any]) -> str:
     """``explain``'s report (``mfa_policy.verifier.explanation.explain_report``) as HTML."""
     return render("explain.html.j2", data, title=f"What {data['target']} allows")
