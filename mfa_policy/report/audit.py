@@ -140,7 +140,8 @@ def _caveat(coverage: Mapping[str, Any]) -> str:
         return " (resource policies were not read: grants there are not seen)"
     if coverage["gaps"]:
         count = len(coverage["gaps"])
-        return f" (but {count} resource {'policy' if count == 1 else 'policies'} could not be read: grants there are not seen)"
+        policies = "policy" if count == 1 else "policies"
+        return f" (but {count} resource {policies} could not be read: grants there are not seen)"
     return ""
 
 

@@ -83,7 +83,7 @@ VERDICT_MARKS = {
     "must enroll": "!",
     "protected": "✓",
     "no access": "○",
-    "no credentials": "–",
+    "no credentials": "∅",
 }
 UNKNOWN_VERDICT_MARK = "?"
 # The verdicts that make the audit fail, shown in capitals as the text report does.
