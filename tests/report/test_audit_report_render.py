@@ -140,6 +140,9 @@ def test_the_page_runs_only_its_filter_script_allowed_by_hash(audit):
     (script,) = re.findall(r"<script>(.*?)</script>", html, re.DOTALL)
     assert script == static_text(AUDIT_SCRIPT)
     assert f"script-src {_sha256(script)};" in policy
+    (style,) = re.findall(r"<style>(.*?)</style>", html, re.DOTALL)
+    assert style == static_text("report.css") + static_text("audit.css")
+    assert f"style-src {_sha256(style)};" in policy
     assert policy.startswith("default-src 'none'; ") and "unsafe-inline" not in policy
     assert not re.search(r'(?:src|href)="(?!#)', html)
 
@@ -161,4 +164,4 @@ def test_a_verdict_is_never_told_by_colour_alone(audit):
     # A pattern (hatched, crossed, dotted, lined) or a plain fill, distinct per verdict in the bars.
     for pattern in ("unprotected", "will-be-locked-out", "must-enroll", "no-credentials"):
         assert f'<pattern id="fill-{pattern}"' in html
-    assert "@media print" in static_text("report.css")
+    assert "@media print" in static_text("report.css") and "@media print" in static_text("audit.css")
