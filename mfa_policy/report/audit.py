@@ -25,6 +25,20 @@ USER_FIELDS = frozenset({
 })
 
 
+# The entry fields the page draws in their own places; any other (an organization report's
+# per-account summary: the SCPs applied, ...) is listed under the account's heading.
+ENTRY_FIELDS = frozenset({"id", "name", "ouPath", "status", "reason", "audit"})
+
+
+def other_fields(item: Mapping[str, Any], known: frozenset[str] = ENTRY_FIELDS) -> list[dict[str, str]]:
+    """``[{name, text}]``: the fields of ``item`` not in ``known`` that hold something, as text."""
+    return [
+        {"name": name, "text": _plain(value)}
+        for name, value in item.items()
+        if name not in known and value not in (None, [], {}, "")
+    ]
+
+
 def account_entry(audit: Mapping[str, Any]) -> dict[str, Any]:
     """A single-account audit (``audit --format json``) as the one entry of the report's list."""
     return {"id": audit["accountId"], "name": None, "ouPath": None, "status": AUDITED, "reason": None, "audit": audit}
@@ -81,11 +95,7 @@ def evidence_lines(user: Mapping[str, Any]) -> list[dict[str, str]]:
     ]
     lines += [{"kind": "finding", "text": _finding_text(finding)} for finding in user.get("findings", ())]
     lines += [{"kind": "note", "text": str(note)} for note in user.get("notes", ())]
-    lines += [
-        {"kind": name, "text": _plain(value)}
-        for name, value in user.items()
-        if name not in USER_FIELDS and value not in (None, [], {}, "")
-    ]
+    lines += [{"kind": field["name"], "text": field["text"]} for field in other_fields(user, USER_FIELDS)]
     return lines
 
 

@@ -120,6 +120,7 @@ FILTERS = {
     "summary_line": audit.summary_line,
     "resource_policy_line": audit.resource_policy_line,
     "counts_text": audit.counts_text,
+    "other_fields": audit.other_fields,
 }
 GLOBALS = {
     "STATES": STATES,

@@ -55,7 +55,7 @@ def pages(tmp_path_factory):
         "hostile": single(hostile),
         "organization": [
             {"id": "123456789012", "name": "production", "ouPath": "r-ab12/ou-prod", "status": "audited",
-             "reason": None, "audit": production},
+             "reason": None, "scpsApplied": ["p-guardrail"], "audit": production},
             {"id": "210987654321", "name": "staging", "ouPath": "r-ab12/ou-dev", "status": "audited",
              "reason": None, "audit": staging},
             {"id": "333333333333", "name": HOSTILE_ACCOUNT_NAME, "ouPath": "r-ab12", "status": "skipped",
@@ -65,7 +65,8 @@ def pages(tmp_path_factory):
     written = {}
     for name, accounts in entries.items():
         path = folder / f"{name}.html"
-        path.write_text(render_audit(accounts), encoding="utf-8")
+        organization = {"managementAccount": "111111111111"} if name == "organization" else None
+        path.write_text(render_audit(accounts, organization), encoding="utf-8")
         written[name] = (path, accounts)
     written["moto"] = _moto_page(folder)
     return written

@@ -37,7 +37,7 @@ def organization(audit):
     other = copy.deepcopy(synthetic_audit(13, account_id="210987654321"))
     return [
         {"id": audit["accountId"], "name": "production", "ouPath": "r-ab12/ou-prod", "status": "audited",
-         "reason": None, "audit": audit},
+         "reason": None, "scpsApplied": ["p-guardrail", "p-FullAWSAccess"], "audit": audit},
         {"id": other["accountId"], "name": "staging", "ouPath": "r-ab12/ou-dev", "status": "audited",
          "reason": None, "audit": other},
         {"id": "333333333333", "name": HOSTILE_ACCOUNT_NAME, "ouPath": "r-ab12", "status": "failed",
@@ -77,7 +77,7 @@ def test_every_verdict_finding_and_note_is_shown(audit):
 
 def test_the_organization_shows_users_per_verdict_per_account(audit):
     entries = organization(audit)
-    html = render_audit(entries)
+    html = render_audit(entries, {"managementAccount": "111111111111", "filters": {"ous": ["ou-prod", "ou-dev"]}})
     page = read_audit_html(html)
     assert page.users == expected_users(entries)
     assert page.counts == expected_counts(entries)
@@ -91,6 +91,9 @@ def test_the_organization_shows_users_per_verdict_per_account(audit):
     assert "failed: AccessDenied: could not assume OrganizationAccountAccessRole" in text
     assert HOSTILE_ACCOUNT_NAME in text and "<b>bold</b>" not in html
     assert "r-ab12/ou-prod" in text
+    # The organization's and each entry's other fields, whatever they are, drawn as they come.
+    assert "managementAccount: 111111111111" in text and "filters: ous: ou-prod, ou-dev" in text
+    assert "scpsApplied: p-guardrail, p-FullAWSAccess" in text
     data = audit_page(entries)
     assert data["users"] == 73 and [entry["id"] for entry in data["audited"]] == ["123456789012", "210987654321"]
 
