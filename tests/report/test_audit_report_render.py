@@ -168,3 +168,17 @@ def test_a_verdict_is_never_told_by_colour_alone(audit):
     for pattern in ("unprotected", "will-be-locked-out", "must-enroll", "no-credentials"):
         assert f'<pattern id="fill-{pattern}"' in html
     assert "@media print" in static_text("report.css") and "@media print" in static_text("audit.css")
+
+
+def test_the_figures_docs_audit_md_quotes_of_the_1000_user_report():
+    """Its size and lines of evidence are what benchmarks/report.py's page has today (the timings
+    are measured, stated as approximate, and not tested)."""
+    from conftest import ROOT
+
+    data = synthetic_audit(1000)
+    size = len(render_audit(single(data)).encode("utf-8"))
+    lines = sum(len(user[key]) for user in data["users"]
+                for key in ("allowedWithoutMfa", "grantedByResourcePolicies", "findings", "notes"))
+    page = " ".join((ROOT / "docs" / "audit.md").read_text().split())
+    assert f"synthetic audit of 1,000 users (every verdict, {lines:,} lines of evidence)" in page
+    assert f"shared with other work (load average about 8): {size / 1024 / 1024:.2f} MB" in page
