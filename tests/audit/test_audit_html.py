@@ -6,8 +6,10 @@ text report's, and ``-o`` writes any format to a file."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from html import unescape
 from pathlib import Path
 
 if str(Path(__file__).resolve().parents[1] / "report") not in sys.path:  # the report tests' readers
@@ -38,9 +40,14 @@ def test_the_page_is_the_jsons_and_its_lines_the_text_reports(account, tmp_path,
     assert page.users == expected_users(single(data))
     assert page.counts == expected_counts(single(data))
     assert page.failing == "true"
-    # Each user's lines on the page are the ones the text report prints under it.
+    # Each user's lines on the page are the ones the text report prints under it, and its summary
+    # line is the text report's (one wording: the page's is drawn from the JSON).
     code, printed = _audit(account, capsys)
     text = printed.out.splitlines()
+    html = output.read_text(encoding="utf-8")
+    summary = html.split('<p class="summary"', 1)[1].split("</p>", 1)[0]
+    shown = " ".join(re.sub(r"<[^>]+>", "", summary.split(">", 1)[1]).split())
+    assert f"Summary: {unescape(shown).removeprefix('✕ ')}" == text[-1]
     for user in page.users:
         name = user["cells"][0]
         (row,) = [index for index, line in enumerate(text) if line.split("  ", 1)[0] == name]
