@@ -106,13 +106,12 @@ test-lowest: browser
 	MFA_POLICY_PACK_PYTHON=$(LOWEST)/pack/bin/python $(LOWEST)/env/bin/python -m pytest -q -p no:cacheprovider \
 		tests/policy_pack/test_pack_grpc.py
 
-# The sample reports README and docs/verifier.md show: each page and a PNG of its top.
+# The sample reports README, docs/verifier.md and docs/audit.md show: each page and a PNG of its
+# top. The audit's (audit-moto) runs `audit --format html` against moto in server mode holding
+# docs/audit.md's sample account (started and built by tests/report/report_samples.py).
 # tests/report/test_report_samples.py checks the committed HTML is what this writes today.
 report: $(STAMP) browser
 	$(PY) tests/report/report_samples.py docs/reports
-# ---- The audit's report goes here (issue 19, to come): start moto as docs/audit.md's sample does,
-# ---- build that account, run `audit --format html -o docs/reports/audit-moto.html`, and add it to
-# ---- SAMPLES in tests/report/report_samples.py for its screenshot and the committed-files test.
 
 # Not part of `make test`: the first run reads all of pulumi-aws (about 2 minutes).
 typecheck: $(STAMP)

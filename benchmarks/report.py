@@ -5,8 +5,10 @@ nothing. Per report: the HTML's size (and gzipped, as a mail attachment is often
 and the rendering in process, ``explain --format html -o FILE`` end to end (process start to exit,
 after a warm-up run), and opening the file in Debian's headless Chromium (the same launch the
 browser tests use): the page's load event and first contentful paint, from its own Navigation
-Timing, median of the runs, each in a fresh context. The audit's report (1,000 users: under a few
-MB, open in under 2 s) is to be measured here too, by adding its pages to ``PAGES``.
+Timing, median of the runs, each in a fresh context. The audit's report of 1,000 users (goal:
+under a few MB, opens in under 2 s), from a synthetic audit's JSON (tests/report/audit_pages.py:
+the audit's own classes, every verdict, exposures, grants, findings and notes): its size, the
+rendering in process, and the same opening in Chromium, then applying the verdict filter.
 """
 
 from __future__ import annotations
@@ -69,6 +71,38 @@ def in_process(arguments: list[str], runs: int) -> tuple[float, float]:
     return statistics.median(data_times), statistics.median(render_times)
 
 
+AUDIT_USERS = 1000
+FILTER = """() => {
+  const start = performance.now();
+  const box = document.querySelector("#filters input[value='protected']");
+  box.click();
+  const shown = document.getElementById("shown").textContent;
+  return {ms: performance.now() - start, shown};
+}"""
+
+
+def audit_page(folder: Path, runs: int) -> Path:
+    """The 1,000-user audit report: print its size and rendering time; return its file."""
+    from audit_pages import single, synthetic_audit
+
+    from mfa_policy.report import render_audit
+
+    data = synthetic_audit(AUDIT_USERS)
+    entries = single(data)
+    render_audit(entries)  # warm-up: templates compiled once per process
+    times = [timed(lambda: render_audit(entries)) for _ in range(runs)]
+    path = folder / "audit-1000-users.html"
+    path.write_text(render_audit(entries), encoding="utf-8")
+    size = path.stat().st_size
+    packed = len(gzip.compress(path.read_bytes()))
+    lines = sum(len(user["allowedWithoutMfa"]) + len(user["grantedByResourcePolicies"]) + len(user["findings"])
+                + len(user["notes"]) for user in data["users"])
+    print(f"\naudit report, {AUDIT_USERS:,} users ({lines:,} lines of evidence): {size / 1024 / 1024:.2f} MB "
+          f"({packed / 1024:.0f} KB gzipped); render {statistics.median(times):.2f} s (median of {runs}, "
+          "from the JSON)")
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="timed runs of each measure (default 5)")
@@ -94,6 +128,8 @@ def main() -> None:
             f"{statistics.median(end_to_end):>9.2f} s"
         )
         files[name] = path
+    audit = audit_page(folder, runs)
+    files[f"audit {AUDIT_USERS:,} users"] = audit
     reason = missing()
     if reason is not None:
         print(f"\nopening in the browser: skipped ({reason})")
@@ -114,6 +150,12 @@ def main() -> None:
                     paints.append(figures["paint"])
             paint = f"{statistics.median(paints):>9.0f} ms" if paints else "        -"
             print(f"{name:<24} {statistics.median(loads):>8.0f} ms {paint:>12} {statistics.median(gotos):>6.2f} s")
+        filters = []
+        for _ in range(runs):
+            with browser.load(audit) as loaded:
+                filters.append(loaded.page.evaluate(FILTER))
+        print(f"\nthe audit's filter over {AUDIT_USERS:,} users (untick one verdict): "
+              f"{statistics.median(f['ms'] for f in filters):.0f} ms (median of {runs}; {filters[0]['shown']})")
 
 
 if __name__ == "__main__":

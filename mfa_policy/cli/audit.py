@@ -337,11 +337,39 @@ def _scp_levels(args: argparse.Namespace) -> tuple[Any, ...] | None:
 def _print_report(report: Any, catalog_size: int, args: argparse.Namespace) -> None:
     """The report in the format the flags ask for (the one place that reads them)."""
     if args.format == "json":
-        print(json.dumps({**report.as_dict(), "catalogActions": catalog_size}, indent=2))
+        print(json.dumps(audit_json(report, catalog_size), indent=2))
     elif args.format == "markdown":
         _print_markdown(report, catalog_size)
     else:
         _print_text(report, catalog_size)
+
+
+def audit_json(report: Any, catalog_size: int) -> dict[str, Any]:
+    """What ``audit --format json`` prints for one account (and what its HTML report draws)."""
+    return {**report.as_dict(), "catalogActions": catalog_size}
+
+
+def _output_report(report: Any, catalog_size: int, args: argparse.Namespace) -> None:
+    """The report to stdout, or with ``-o FILE`` to that file; ``--format html`` draws the JSON."""
+    from mfa_policy.cli.verify import _write_output  # explain's -o: one way to write a report
+
+    if args.format == "html":
+        from mfa_policy.report import render_audit
+        from mfa_policy.report.audit import account_entry
+
+        text = render_audit([account_entry(audit_json(report, catalog_size))])
+    else:
+        import contextlib
+        import io
+
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            _print_report(report, catalog_size, args)
+        text = buffer.getvalue()
+    if args.output is None:
+        print(text, end="")
+    else:
+        _write_output(args.output, text)
 
 
 def run_audit(args: argparse.Namespace) -> int:
@@ -353,6 +381,10 @@ def run_audit(args: argparse.Namespace) -> int:
     plan = _stack_plan(args)  # bad stack files fail here, before any AWS call
     scp_levels = _scp_levels(args)
     devices = _device_requirement(args)
+    if args.format == "html":
+        from mfa_policy.report.rendering import environment
+
+        environment()  # without the 'report' extra, say so before any AWS call
     if args.no_resource_policies and args.regions is not None:
         raise BadInput("--regions names where to read resource policies: it has no effect with --no-resource-policies")
     try:
@@ -388,7 +420,7 @@ def run_audit(args: argparse.Namespace) -> int:
         progress=_Progress("evaluating policies"),
         devices=devices,
     )
-    _print_report(report, len(catalog), args)
+    _output_report(report, len(catalog), args)
     return 1 if report.failing else 0
 
 
@@ -415,6 +447,9 @@ def register(commands: Any) -> None:
     )
     audit.add_argument("--cwd", default=".", help="project folder holding Pulumi.yaml, for --stack (default: .)")
     add_output_format(audit, "audit")
+    audit.add_argument(
+        "-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout (any format; html: one page)"
+    )
     audit.add_argument(
         "--key-age-days",
         type=_days,

@@ -32,7 +32,7 @@ OUTPUT_FORMATS: dict[str, tuple[str, ...]] = {
     "preview": ("text", "markdown", "json"),
     "verify": ("text", "markdown", "json"),
     "explain": ("text", "markdown", "json", "html"),
-    "audit": ("text", "markdown", "json"),
+    "audit": ("text", "markdown", "json", "html"),
 }
 # The format a command prints when none is asked for: explain's report has always been Markdown.
 DEFAULT_FORMATS: dict[str, str] = {"explain": "markdown"}

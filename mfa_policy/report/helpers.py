@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mfa_policy.report import audit
+
 # The decision states of explain's grid (mfa_policy.verifier.matrix), in drawing order.
 STATES = ("allowed", "explicitDeny", "implicitDeny")
 MARKS = {"allowed": "✓", "explicitDeny": "✕", "implicitDeny": "○", "mixed": "±", "none": "—"}
@@ -38,11 +40,12 @@ def thousands(number: int) -> str:
     return f"{number:,}"
 
 
-def bar_segments(counts: Mapping[str, int]) -> list[dict[str, Any]]:
-    """The stacked bar of a cell: ``[{state, x, width}]`` over ``BAR_WIDTH``, in ``STATES`` order.
+def bar_segments(counts: Mapping[str, int], order: Sequence[str] = STATES) -> list[dict[str, Any]]:
+    """The stacked bar of a cell: ``[{state, x, width}]`` over ``BAR_WIDTH``, in ``order`` (the
+    grid's ``STATES``; the audit's verdicts, worst first).
 
     Each present state gets at least ``MIN_SEGMENT``; the rest is shared in proportion."""
-    present = [(state, counts.get(state, 0)) for state in STATES if counts.get(state, 0) > 0]
+    present = [(state, counts.get(state, 0)) for state in order if counts.get(state, 0) > 0]
     if not present:
         return []
     total = sum(count for _, count in present)
@@ -72,11 +75,52 @@ def counterexample_fields(counterexamples: Sequence[Mapping[str, str]]) -> list[
     return [field for field in COUNTEREXAMPLE_FIELDS if any(field in item for item in counterexamples)]
 
 
+# The audit's verdicts (mfa_policy.audit.verdicts.VERDICTS), each with a mark beside its colour and
+# pattern. A verdict not listed here (a new one) is drawn with "?" and a plain grey: never hidden.
+VERDICT_MARKS = {
+    "unprotected": "✕",
+    "will be locked out": "⊘",
+    "must enroll": "!",
+    "protected": "✓",
+    "no access": "○",
+    "no credentials": "∅",
+}
+UNKNOWN_VERDICT_MARK = "?"
+# The verdicts that make the audit fail, shown in capitals as the text report does.
+LOUD_VERDICTS = frozenset({"unprotected", "will be locked out"})
+
+
+def verdict_mark(verdict: str) -> str:
+    """The symbol drawn beside a verdict's colour."""
+    return VERDICT_MARKS.get(verdict, UNKNOWN_VERDICT_MARK)
+
+
+def verdict_slug(verdict: str) -> str:
+    """``will be locked out`` -> ``will-be-locked-out`` (class names, pattern ids)."""
+    return "-".join(verdict.lower().split())
+
+
+def verdict_label(verdict: str) -> str:
+    """A verdict as the text report prints it: failing ones in capitals."""
+    return verdict.upper() if verdict in LOUD_VERDICTS else verdict
+
+
 FILTERS = {
     "thousands": thousands,
     "bar_segments": bar_segments,
     "by_row": by_row,
     "counterexample_fields": counterexample_fields,
+    "verdict_mark": verdict_mark,
+    "verdict_slug": verdict_slug,
+    "verdict_label": verdict_label,
+    # The audit's (mfa_policy.report.audit): its JSON as the page spells it.
+    "display_name": audit.display_name,
+    "keys_text": audit.keys_text,
+    "evidence_lines": audit.evidence_lines,
+    "summary_line": audit.summary_line,
+    "resource_policy_line": audit.resource_policy_line,
+    "counts_text": audit.counts_text,
+    "other_fields": audit.other_fields,
 }
 GLOBALS = {
     "STATES": STATES,

@@ -64,14 +64,16 @@ def _hash_source(text: str) -> str:
     return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
 
 
-def render(template: str, data: Mapping[str, Any], *, title: str, scripts: Sequence[str] = ()) -> str:
-    """One self-contained HTML page: ``template`` drawing ``data``, with the style sheet and the
-    named ``static/`` scripts inline."""
+def render(
+    template: str, data: Mapping[str, Any], *, title: str, scripts: Sequence[str] = (), styles: Sequence[str] = ()
+) -> str:
+    """One self-contained HTML page: ``template`` drawing ``data``, with the style sheet (and the
+    named ``static/`` style sheets after it: one ``<style>``) and the named ``static/`` scripts inline."""
     env = environment()
     with requires_extra("report", "an HTML report"):
         from markupsafe import Markup
 
-    style = static_text(STYLE_SHEET)
+    style = "".join(static_text(name) for name in (STYLE_SHEET, *styles))
     inline = [static_text(name) for name in scripts]
     page = env.get_template(template).render(
         data=data,
@@ -83,6 +85,27 @@ def render(template: str, data: Mapping[str, Any], *, title: str, scripts: Seque
         version=__version__,
     )
     return str(page)
+
+
+# The audit's filter by verdict (a progressive enhancement: the page reads fully without it) and
+# its styles (the verdicts' colours, patterns and marks).
+AUDIT_SCRIPT = "audit-filter.js"
+AUDIT_STYLE = "audit.css"
+
+
+def render_audit(accounts: Sequence[Mapping[str, Any]], organization: Mapping[str, Any] | None = None) -> str:
+    """The audit's report as HTML: ``accounts`` is a list of per-account entries (``{"id", "name",
+    "ouPath", "status", "reason", ..., "audit": <audit --format json, or None>}``; a single
+    account's audit is ``[mfa_policy.report.audit.account_entry(json)]``), ``organization`` the
+    organization report's own summary, if any."""
+    from mfa_policy.report.audit import audit_page
+
+    page = audit_page(accounts, organization)
+    if len(accounts) == 1:
+        title = f"MFA audit of account {accounts[0]['id']}"
+    else:
+        title = f"MFA audit of {len(accounts)} accounts"
+    return render("audit.html.j2", page, title=title, scripts=[AUDIT_SCRIPT], styles=[AUDIT_STYLE])
 
 
 def render_explain(data: Mapping[str, Any]) -> str:

