@@ -22,6 +22,8 @@ AUDITED = "audited"
 USER_FIELDS = frozenset({
     "user", "path", "verdict", "enforced", "groups", "mfaDevices", "password", "activeAccessKeys",
     "accessKeysLastUsed", "allowedWithoutMfa", "notes", "grantedByResourcePolicies", "findings",
+    # The enrollment ticket's state and the command to run are in the user's notes already.
+    "enrollment",
 })
 
 
