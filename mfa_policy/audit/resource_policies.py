@@ -23,7 +23,8 @@ never on sample objects: a guard that covers only part of the grant does not sto
 The statements that apply to the user are chosen by ``principals.select_statements``; the keys
 a service sets only when it calls another service (``aws:SourceArn``, ``aws:SourceAccount``,
 SNS's ``AWS:SourceOwner``, ``kms:ViaService``, ``aws:CalledVia``, ...) are absent from a user's
-own call and are resolved as such (``resolve_absent_keys``); every other key the audit does not
+own call (``requests.ABSENT_KEYS``, the identity policies' list too) and are resolved as such
+(``resolve_absent_keys``); every other key the audit does not
 model is resolved in the user's favour by the identity policies' relaxation (passed in as
 ``relax``), so a verdict built on these exposures over-approximates what the user can do.
 """
@@ -42,6 +43,7 @@ from mfa_policy.audit.principals import Caller, granted_to, select_statements
 from mfa_policy.verifier.catalog import Catalog
 from mfa_policy.verifier.evaluation import Decision, PolicyFormatError, PolicySet, substitute
 from mfa_policy.verifier.reachability import Domain, Layer, Reachability, in_domain
+from mfa_policy.verifier.requests import ABSENT_KEYS
 from mfa_policy.verifier.resource_sets import ANY, ONE, STAR, literal
 
 
@@ -77,25 +79,6 @@ KINDS: dict[str, PolicyKind] = {
     ),
 }
 
-# Keys AWS sets only when a service calls another service (on behalf of a resource or a
-# principal): a user's own call never carries them (IAM User Guide, "AWS global condition
-# context keys", Availability; SNS's legacy AWS:SourceOwner is aws:SourceAccount's predecessor;
-# kms:ViaService is set only when a service calls AWS KMS on the user's behalf).
-ABSENT_IN_DIRECT_CALLS = frozenset(
-    {
-        "aws:sourcearn",
-        "aws:sourceaccount",
-        "aws:sourceowner",
-        "aws:sourceorgid",
-        "aws:sourceorgpaths",
-        "aws:calledvia",
-        "aws:calledviafirst",
-        "aws:calledvialast",
-        "aws:principalservicename",
-        "aws:principalservicenameslist",
-        "kms:viaservice",
-    }
-)
 _WILDCARD = re.compile(r"[*?]")
 _NONEMPTY_KEY = ((ONE, ANY), (STAR, ANY))  # an S3 object key: any non-empty text
 
@@ -220,7 +203,8 @@ def _met_when_absent(operator: str, key: str, values: Any) -> bool | None:
 
 
 def resolve_absent_keys(statements: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """``statements`` with every condition on a key of ``ABSENT_IN_DIRECT_CALLS`` decided as the
+    """``statements`` with every condition on a key of ``ABSENT_KEYS`` (never in a user's own call:
+    ``mfa_policy.verifier.requests``) decided as the
     evaluator decides it for an absent key: an entry that holds is dropped, and a statement with
     an entry that cannot hold is dropped (it never applies to the user's own call)."""
     resolved: list[Mapping[str, Any]] = []
@@ -233,7 +217,7 @@ def resolve_absent_keys(statements: Iterable[Mapping[str, Any]]) -> list[Mapping
         never = False
         for operator, entries in conditions.items():
             for key, values in entries.items():
-                met = _met_when_absent(operator, key, values) if key.lower() in ABSENT_IN_DIRECT_CALLS else None
+                met = _met_when_absent(operator, key, values) if key.lower() in ABSENT_KEYS else None
                 if met is None:
                     kept.setdefault(operator, {})[key] = values
                 elif not met:
