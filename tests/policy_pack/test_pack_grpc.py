@@ -266,3 +266,17 @@ def test_a_component_with_enrollment_gates_is_decided_and_unweakened(analyzer: a
         found = diagnostics(analyzer.AnalyzeStack(analyze_stack_request(resources, providers)))
         assert about(found, COMPONENT_UNWEAKENED) == {}
         assert about(found, UNDECIDED) == {}
+
+
+def test_the_docs_sample_is_what_the_served_pack_sends(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
+    # test_docs_sample.py composes the sample's messages as pulumi-policy does; here the SDK's own
+    # servicer composes them, over gRPC: the same text.
+    from stacks import docs_sample_stack
+    from test_docs_sample import diagnostics as sample
+
+    resources, weak = docs_sample_stack()
+    configure(analyzer)
+    found = diagnostics(analyzer.AnalyzeStack(analyze_stack_request(resources)))
+    found += diagnostics(analyzer.Analyze(analyze_request(weak)))
+    shown = [message for policy, _, _, message in found if policy in (USERS_COVERED, MFA_CONDITION)]
+    assert shown == sample()
