@@ -266,8 +266,14 @@ def test_a_document_whose_mfa_condition_does_not_enforce_is_a_violation(weak: di
             }
         ),
         document({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}),  # no MFA key: not this policy's business
+        # The enrollment gates: Denies with an MFA key and the tag / source IP (issue 18).
+        build_policy_document(
+            "111122223333",
+            max_mfa_age_seconds=3600,
+            enrollment={"require_tag": {}, "source_ips": ["203.0.113.0/24"]},
+        ),
     ],
-    ids=["prod stack", "hand-written", "one action", "allow with Bool true", "no MFA key"],
+    ids=["prod stack", "hand-written", "one action", "allow with Bool true", "no MFA key", "enrollment gates"],
 )
 def test_a_document_whose_mfa_condition_holds_passes(holds: dict) -> None:
     assert resource_violations(MFA_CONDITION, resource(POLICY, "ok", {"policy": json.dumps(holds)})) == []
