@@ -15,12 +15,16 @@ So an **exposure** here is a request on a resource whose policy grants the user 
 ARN, its ID, or ``*``), in a context without MFA (access keys: ``aws:MultiFactorAuthPresent``
 absent; the console without MFA: ``false``), that no explicit Deny of the identity policies,
 the boundary or the resource policy stops and every SCP level allows. The resource policy's own
-conditions are evaluated: a grant that requires MFA is no exposure without it.
+conditions are evaluated: a grant that requires MFA is no exposure without it. Whether some
+resource gets through (any object of a bucket, for S3's object actions) is decided over the
+Resource/NotResource patterns (``mfa_policy.verifier.reachability``, as for identity policies),
+never on sample objects: a guard that covers only part of the grant does not stop it.
 
 The statements that apply to the user are chosen by ``principals.select_statements``; the keys
 a service sets only when it calls another service (``aws:SourceArn``, ``aws:SourceAccount``,
 SNS's ``AWS:SourceOwner``, ``kms:ViaService``, ``aws:CalledVia``, ...) are absent from a user's
-own call and are resolved as such (``resolve_absent_keys``); every other key the audit does not
+own call (``requests.ABSENT_KEYS``, the identity policies' list too) and are resolved as such
+(``resolve_absent_keys``); every other key the audit does not
 model is resolved in the user's favour by the identity policies' relaxation (passed in as
 ``relax``), so a verdict built on these exposures over-approximates what the user can do.
 """
@@ -38,6 +42,9 @@ from mfa_policy.audit.aws_resources import policy_label
 from mfa_policy.audit.principals import Caller, granted_to, select_statements
 from mfa_policy.verifier.catalog import Catalog
 from mfa_policy.verifier.evaluation import Decision, PolicyFormatError, PolicySet, substitute
+from mfa_policy.verifier.reachability import Domain, Layer, Reachability, in_domain
+from mfa_policy.verifier.requests import ABSENT_KEYS
+from mfa_policy.verifier.resource_sets import ANY, ONE, STAR, literal
 
 
 @dataclass(frozen=True)
@@ -72,26 +79,8 @@ KINDS: dict[str, PolicyKind] = {
     ),
 }
 
-# Keys AWS sets only when a service calls another service (on behalf of a resource or a
-# principal): a user's own call never carries them (IAM User Guide, "AWS global condition
-# context keys", Availability; SNS's legacy AWS:SourceOwner is aws:SourceAccount's predecessor;
-# kms:ViaService is set only when a service calls AWS KMS on the user's behalf).
-ABSENT_IN_DIRECT_CALLS = frozenset(
-    {
-        "aws:sourcearn",
-        "aws:sourceaccount",
-        "aws:sourceowner",
-        "aws:sourceorgid",
-        "aws:sourceorgpaths",
-        "aws:calledvia",
-        "aws:calledviafirst",
-        "aws:calledvialast",
-        "aws:principalservicename",
-        "aws:principalservicenameslist",
-        "kms:viaservice",
-    }
-)
 _WILDCARD = re.compile(r"[*?]")
+_NONEMPTY_KEY = ((ONE, ANY), (STAR, ANY))  # an S3 object key: any non-empty text
 
 Relax = Callable[[Mapping[str, Any], str], tuple[Mapping[str, Any], list[str]]]
 
@@ -214,7 +203,8 @@ def _met_when_absent(operator: str, key: str, values: Any) -> bool | None:
 
 
 def resolve_absent_keys(statements: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """``statements`` with every condition on a key of ``ABSENT_IN_DIRECT_CALLS`` decided as the
+    """``statements`` with every condition on a key of ``ABSENT_KEYS`` (never in a user's own call:
+    ``mfa_policy.verifier.requests``) decided as the
     evaluator decides it for an absent key: an entry that holds is dropped, and a statement with
     an entry that cannot hold is dropped (it never applies to the user's own call)."""
     resolved: list[Mapping[str, Any]] = []
@@ -227,7 +217,7 @@ def resolve_absent_keys(statements: Iterable[Mapping[str, Any]]) -> list[Mapping
         never = False
         for operator, entries in conditions.items():
             for key, values in entries.items():
-                met = _met_when_absent(operator, key, values) if key.lower() in ABSENT_IN_DIRECT_CALLS else None
+                met = _met_when_absent(operator, key, values) if key.lower() in ABSENT_KEYS else None
                 if met is None:
                     kept.setdefault(operator, {})[key] = values
                 elif not met:
@@ -278,6 +268,7 @@ class ResourcePolicies:
         self.catalog = catalog
         self.relax = relax
         self.unevaluated: list[str] = []  # policies the evaluator cannot read: a report note each
+        self.reachability = Reachability()
         self._broken: set[int] = set()
         self._compiled: dict[tuple[int, tuple[int, ...]], _Compiled | None] = {}
         # Which policies can grant whom: those that may reach anyone, and by principal value.
@@ -349,12 +340,12 @@ class ResourcePolicies:
             if compiled is None:
                 continue
             if compiled.user_dependent or guards.user_dependent(KINDS[policy.kind].service):
-                hit = _first_exposure(self.catalog, policy, compiled, contexts, guards)
+                hit = _first_exposure(self.catalog, policy, compiled, contexts, guards, self.reachability)
             else:
                 shared_key = (compiled.key, guards.key, tuple(context.name for context in contexts))
                 if shared_key not in self._shared:
                     # The layers are kept with the answer: their ids in the key stay theirs.
-                    hit = _first_exposure(self.catalog, policy, compiled, contexts, guards)
+                    hit = _first_exposure(self.catalog, policy, compiled, contexts, guards, self.reachability)
                     self._shared[shared_key] = (hit, (*guards.deny_layers, *guards.allow_layers))
                 hit = self._shared[shared_key][0]
             if hit is not None:
@@ -364,18 +355,28 @@ class ResourcePolicies:
 
 
 def _first_exposure(
-    catalog: Catalog, policy: ResourcePolicy, compiled: _Compiled, contexts: Sequence[RequestContext], guards: Guards
+    catalog: Catalog,
+    policy: ResourcePolicy,
+    compiled: _Compiled,
+    contexts: Sequence[RequestContext],
+    guards: Guards,
+    reachability: Reachability,
 ) -> ResourceExposure | None:
     policy_set = compiled.policy_set
+    # The grant's layer must allow; the guards' deny layers count by their Denies alone; each SCP
+    # level must allow.
+    layers = [
+        Layer(policy_set),
+        *(Layer(layer, needs_allow=False) for layer in guards.deny_layers),
+        *(Layer(level) for level in guards.allow_layers),
+    ]
     for action, types in _candidates(catalog, policy.kind):
         if not policy_set.statements_for(action)[1]:
             continue  # no Allow statement covers it
+        domain = _domain(policy, types)
         for context in contexts:
-            for resource in _resources(policy, types, compiled.allow_patterns, context.values):
-                if policy_set.evaluate_normalized(action, resource, context.values) is not Decision.ALLOW:
-                    continue
-                if guards.stop(action, resource, context.values):
-                    continue
+            resource = _reach(policy, compiled, guards, reachability, layers, action, types, domain, context.values)
+            if resource is not None:
                 return ResourceExposure(
                     action,
                     resource,
@@ -385,6 +386,46 @@ def _first_exposure(
                     policy.arn,
                 )
     return None
+
+
+def _domain(policy: ResourcePolicy, types: frozenset[str]) -> Domain:
+    """The resources an action taking ``types`` can name under ``policy``: the policy's own
+    resource, and for S3 objects every object of the bucket (any non-empty key)."""
+    globs: list[tuple[Any, ...]] = []
+    if types - {"object"}:
+        globs.append(literal(policy.arn))
+    if "object" in types:
+        globs.append(literal(f"{policy.arn}/") + _NONEMPTY_KEY)
+    return tuple(globs)
+
+
+def _reach(
+    policy: ResourcePolicy,
+    compiled: _Compiled,
+    guards: Guards,
+    reachability: Reachability,
+    layers: Sequence[Layer],
+    action: str,
+    types: frozenset[str],
+    domain: Domain,
+    values: Mapping[str, tuple[str, ...]],
+) -> str | None:
+    """A resource of ``domain`` the grant lets ``action`` reach in the context ``values`` that the
+    guards do not stop, or None: decided over the patterns (``reachability``), readable
+    resources tried first for the report."""
+    applicable = reachability.applicable(layers, action, domain, values)
+    if applicable is None:
+        return None  # nothing granted here, or a Deny covers every resource
+    for resource in _resources(policy, types, compiled.allow_patterns, values):
+        if not in_domain(domain, resource):
+            continue
+        if compiled.policy_set.evaluate_normalized(action, resource, values) is not Decision.ALLOW:
+            continue
+        if not guards.stop(action, resource, values):
+            return resource
+    if applicable.everywhere:
+        return None  # every resource is decided alike, and no candidate got through
+    return reachability.member(domain, applicable, values)
 
 
 def _granting(
@@ -402,9 +443,10 @@ def _granting(
 def _resources(
     policy: ResourcePolicy, types: frozenset[str], patterns: Sequence[str], values: Mapping[str, tuple[str, ...]]
 ) -> list[str]:
-    """The resources to try for an action taking ``types``: the policy's own resource, and for S3
-    objects a witness of every object pattern the Allow statements name under the bucket (the
-    user's policy variables filled in), then ``<bucket>/example``."""
+    """Readable resources to try first for an action taking ``types`` (the report names the first
+    that gets through; whether any does is decided over the patterns): the policy's own resource,
+    and for S3 objects a witness of every object pattern the Allow statements name under the
+    bucket (the user's policy variables filled in), then ``<bucket>/example``."""
     found: list[str] = []
     if types - {"object"}:
         found.append(policy.arn)

@@ -29,6 +29,7 @@ from typing import Any
 
 from mfa_policy.audit.aws import AccountSnapshot, User
 from mfa_policy.policy.document import CERTIFICATION_CONDITION_KEYS, SELF_SERVICE, SELF_SERVICE_NAMES
+from mfa_policy.policy.enrollment import PRINCIPAL_TAG_PREFIX, SOURCE_IP_KEY
 from mfa_policy.policy.scp import build_scp_document
 from mfa_policy.policy.stackset_template import resolve_policy_document
 from mfa_policy.policy.validation import InvalidInputError
@@ -85,8 +86,9 @@ class ComponentReport:
 
 
 def options_from_document(document: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The ``build_policy_document`` options a builder's document (or SCP) shows, or None when it
-    is not one. Read from what the builder writes for each option; ``component_intent`` proves it."""
+    """The ``build_policy_document`` options a builder's document (or SCP) shows, ``enrollment``
+    included, or None when it is not one. Read from what the builder writes for each option;
+    ``component_intent`` proves it."""
     body = document.get("Statement")
     if not isinstance(body, list):
         return None
@@ -116,7 +118,31 @@ def options_from_document(document: Mapping[str, Any]) -> dict[str, Any] | None:
                 certification[name] = list(differs[key])
     if certification:
         options["security_key_certification"] = certification
+    enrollment = _enrollment_option(by_sid)
+    if enrollment is None:
+        return None
+    if enrollment:
+        options["enrollment"] = enrollment
     return options
+
+
+def _enrollment_option(by_sid: Mapping[Any, Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The ``enrollment`` option the gates of a builder's document show (``{}``: no gate), from
+    the gates for a session without MFA (``enrollment.enrollment_statements``); None when a gate
+    is there but cannot be read."""
+    option: dict[str, Any] = {}
+    tag = by_sid.get("DenyMfaEnrollmentWithoutTagWithoutMfa")
+    networks = by_sid.get("DenyMfaEnrollmentOutsideNetworksWithoutMfa")
+    try:
+        if tag is not None:
+            differs = tag["Condition"]["StringNotEquals"]
+            (key,) = [name for name in differs if name.startswith(PRINCIPAL_TAG_PREFIX)]
+            option["require_tag"] = {"key": key[len(PRINCIPAL_TAG_PREFIX) :], "value": differs[key]}
+        if networks is not None:
+            option["source_ips"] = list(networks["Condition"]["NotIpAddress"][SOURCE_IP_KEY])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return option
 
 
 def _normalized(value: Any) -> Any:

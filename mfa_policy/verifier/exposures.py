@@ -34,11 +34,11 @@ from mfa_policy.verifier.evaluation import (
     Decision,
     LayeredPolicySet,
     PolicySet,
-    _escape_glob,
     decided_outside_policies,
     substitute,
 )
 from mfa_policy.verifier.guarantees import BOOTSTRAP, LIST_USERS_BOOTSTRAP, PASSWORD_CHANGE_BOOTSTRAP
+from mfa_policy.verifier.reachability import Layer, Reachability, in_domain
 from mfa_policy.verifier.requests import (
     NO_MFA_SCENARIOS,
     PRINCIPAL_TAG,
@@ -48,18 +48,7 @@ from mfa_policy.verifier.requests import (
     relax_document,
     request_context,
 )
-from mfa_policy.verifier.resource_sets import (
-    Answers,
-    Question,
-    action_domain,
-    domain_regex,
-    domain_starts,
-    exempt_globs,
-    glob_of,
-    literal,
-    literal_start,
-    may_overlap,
-)
+from mfa_policy.verifier.resource_sets import Answers, action_domain, domain_regex, exempt_globs, literal
 
 # Every action the project's policy may allow without MFA, with all its options on: a user held
 # to these is enforced (the password change and user listing options are choices, not leaks).
@@ -100,7 +89,6 @@ TELLING_ACTIONS = (
     "lambda:InvokeFunction",
 )
 _RANK = {name.lower(): index for index, name in enumerate(TELLING_ACTIONS)}
-_NONE, _SOME, _ALL = 0, 1, 2  # how much of an action's resources a statement covers
 _IAM_USER = re.compile(r"arn:[^:]*:iam::[^:]*:user/")
 
 
@@ -182,9 +170,6 @@ def exposures(
 # ---------------------------------------------------------------------------------------------
 
 
-_SHARED_ANSWERS = Answers()
-
-
 @functools.lru_cache(maxsize=8)
 def _catalog_order(catalog: Catalog) -> tuple[tuple[tuple[str, tuple[CatalogAction, ...]], ...], frozenset[str]]:
     """The services in example order (telling actions first), and the actions on IAM users."""
@@ -224,11 +209,6 @@ def _representatives(catalog: Catalog) -> dict[str, tuple[tuple[int, CatalogActi
                 kept.append((index, action))
         found[service] = tuple(kept)
     return found
-
-
-@functools.lru_cache(maxsize=65536)
-def _glob(pattern: str) -> tuple[Any, ...]:
-    return glob_of(pattern)
 
 
 _KIND_TABLES: dict[tuple[tuple[str, str], ...], dict[str, str | None]] = {}
@@ -292,7 +272,8 @@ class ExposureFinder:
         self.layers = policies.layers if isinstance(policies, LayeredPolicySet) else [policies]
         self.identity = self.layers[0]
         self.catalog = catalog
-        self.answers = answers or _SHARED_ANSWERS
+        self.reachability = Reachability(answers)
+        self._layers = [Layer(layer) for layer in self.layers]
         self._bootstrap = tuple(sorted((a.lower(), where) for a, where in bootstrap))
         self.services, self.with_user_arn = _catalog_order(catalog)
         self._representatives = _representatives(catalog)
@@ -312,7 +293,6 @@ class ExposureFinder:
         self._dependent_services = None if services is None else frozenset(services)
         self._per_user: dict[str, bool] = {}
         self._kinds = _KIND_TABLES.setdefault(self._bootstrap, {})
-        self._relevances: dict[tuple[int, Any], int] = {}
         self._plans: dict[Hashable, list[tuple[Exposure | None, list[_Check]] | None]] = {}
 
     # -- what a request may reach --------------------------------------------------------------
@@ -382,101 +362,24 @@ class ExposureFinder:
         if kind == "outside":
             return None
         domain = self._domain(action, principal)
-        applicable: list[tuple[list[Any], list[Any]]] = []
-        everywhere = True  # whether every statement left applies to every resource of the domain
-        for layer in self.layers:
-            denies, allows = layer.statements_for(action.name)
-            kept_allows = []
-            for statement in allows:
-                reach = self._relevance(statement, domain)
-                if reach != _NONE and all(c.matches(context.values) for c in statement.conditions):
-                    kept_allows.append(statement)
-                    everywhere = everywhere and reach == _ALL
-            if not kept_allows:
-                return None  # the identity policies, or a guard layer, allow nothing here
-            kept_denies = []
-            for statement in denies:
-                reach = self._relevance(statement, domain)
-                if reach != _NONE and all(c.matches(context.values) for c in statement.conditions):
-                    if reach == _ALL:
-                        return None  # denied on every resource
-                    kept_denies.append(statement)
-                    everywhere = False
-            applicable.append((kept_denies, kept_allows))
+        applicable = self.reachability.applicable(self._layers, action.name, domain, context.values)
+        if applicable is None:
+            return None  # a layer allows nothing here, or a Deny covers every resource
         exempt = self._exempt(kind, principal)
         for resource in self._candidates(action, context, principal, own):
-            if self._is_exempt(kind, resource, principal) or not self._in_domain(domain, resource):
+            if self._is_exempt(kind, resource, principal) or not in_domain(domain, resource):
                 continue
-            if everywhere:
+            if applicable.everywhere:
                 return resource  # every layer allows every resource of the domain, no Deny applies
             if self.policies.evaluate_normalized(action.name, resource, context.values) is Decision.ALLOW:
                 return resource
-        if everywhere and exempt is None:
+        if applicable.everywhere and exempt is None:
             return None  # every resource is decided alike, and no candidate got through
-        return self._question(domain, exempt, applicable, context)
-
-    def _relevance(self, statement: Any, domain: tuple[tuple[Any, ...], ...]) -> int:
-        """Whether a statement's Resource/NotResource covers every resource of ``domain``, none,
-        or some: a pattern whose literal start no resource of the domain can have is left out."""
-        key = (id(statement), domain)
-        found = self._relevances.get(key)
-        if found is None:
-            starts = domain_starts(domain)
-            kept = [p for p in statement.resources if any(may_overlap(literal_start(p), start) for start in starts)]
-            if statement.not_resource:
-                found = _ALL if not kept else (_NONE if "*" in kept else _SOME)
-            else:
-                found = _NONE if not kept else (_ALL if "*" in kept else _SOME)
-            self._relevances[key] = found
-        return found
-
-    def _in_domain(self, domain: tuple[tuple[Any, ...], ...], resource: str) -> bool:
-        return domain_regex(domain).fullmatch(resource) is not None
+        return self.reachability.member(domain, applicable, context.values, exempt)
 
     def _is_exempt(self, kind: str | None, resource: str, principal: Principal) -> bool:
         exempt = self._exempt(kind, principal)
         return exempt is not None and domain_regex(exempt).fullmatch(resource) is not None
-
-    def _question(
-        self,
-        domain: tuple[tuple[Any, ...], ...],
-        exempt: tuple[tuple[Any, ...], ...] | None,
-        applicable: list[tuple[list[Any], list[Any]]],
-        context: _Context,
-    ) -> str | None:
-        specs: list[tuple[tuple[Any, ...], ...]] = []
-
-        def spec(statement: Any) -> object:
-            patterns = []
-            for pattern in statement.resources:
-                resolved: str | None = pattern
-                if statement.variables and "${" in pattern:
-                    resolved = substitute(pattern, context.values, escape=_escape_glob)
-                if resolved is not None:
-                    patterns.append(_glob(resolved))
-            if not patterns:  # every pattern reads a key the context lacks: none matches
-                return statement.not_resource
-            globs = tuple(patterns)
-            if globs not in specs:
-                specs.append(globs)
-            inside = ("in", specs.index(globs))
-            return ("not", inside) if statement.not_resource else inside
-
-        terms: list[object] = []
-        denied: list[object] = []
-        for denies, allows in applicable:
-            terms.append(("or", tuple(spec(s) for s in allows)))
-            denied += [spec(s) for s in denies]
-        if denied:
-            terms.append(("not", ("or", tuple(denied))))
-        if exempt is not None:
-            specs.append(exempt)
-            terms.append(("not", ("in", len(specs) - 1)))
-        formula = ("and", tuple(terms))
-        try:
-            return self.answers.member(Question(domain, tuple(specs), formula))
-        except RuntimeError:
-            return "*"  # too large to decide: counted as reached (never seen on real policies)
 
     # -- the walk ------------------------------------------------------------------------------
 

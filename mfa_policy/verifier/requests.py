@@ -21,10 +21,11 @@ Set by AWS for a direct call by an IAM user (and modelled here):
 * ``aws:SecureTransport``: ``true`` over HTTPS, but a service that accepts HTTP (Amazon S3) lets
   the caller make it ``false``: a Deny counts only when it applies either way.
 
-Absent in such a request: ``aws:CalledVia``/``CalledViaFirst``/``CalledViaLast``,
+Absent in such a request (``ABSENT_KEYS``): ``aws:CalledVia``/``CalledViaFirst``/``CalledViaLast``,
 ``aws:PrincipalServiceName``/``PrincipalServiceNamesList``, ``aws:SourceArn``/``SourceAccount``/
-``SourceOrgID``/``SourceOrgPaths`` (service-to-service calls), ``aws:FederatedProvider``,
-``aws:SourceIdentity``, ``aws:AssumedRoot``, ``aws:Ec2InstanceSourceVpc``/``...PrivateIPv4``.
+``SourceOrgID``/``SourceOrgPaths``, SNS's ``AWS:SourceOwner``, ``kms:ViaService`` (service-to-service
+calls), ``aws:FederatedProvider``, ``aws:SourceIdentity``, ``aws:AssumedRoot``,
+``aws:Ec2InstanceSourceVpc``/``...PrivateIPv4`` (other principals' sessions).
 
 Unknown (the caller or the resource decides): ``aws:SourceIp``, ``aws:SourceVpc``/``SourceVpce``/
 ``VpcSourceIp``, ``aws:RequestedRegion``, ``aws:CurrentTime``/``EpochTime``, ``aws:TokenIssueTime``,
@@ -46,10 +47,12 @@ KEYS = "access keys"
 CONSOLE = "console without MFA"
 WITH_MFA = "with MFA"
 
-# Known to be absent from a direct call by an IAM user (lower case).
+# Never in a direct call by an IAM user, whatever its credentials (lower case): the one list the
+# identity policies' request contexts (which leave them out) and the resource policies'
+# ``resolve_absent_keys`` share. IAM User Guide, "AWS global condition context keys", Availability:
 ABSENT_KEYS = frozenset(
     {
-        "aws:multifactorauthage",
+        # set only when a service calls another service on a principal's or a resource's behalf
         "aws:calledvia",
         "aws:calledviafirst",
         "aws:calledvialast",
@@ -59,10 +62,13 @@ ABSENT_KEYS = frozenset(
         "aws:sourceaccount",
         "aws:sourceorgid",
         "aws:sourceorgpaths",
-        "aws:federatedprovider",
-        "aws:sourceidentity",
-        "aws:assumedroot",
-        "aws:ec2instancesourcevpc",
+        "aws:sourceowner",  # SNS's older name of aws:SourceAccount (every default topic policy)
+        "kms:viaservice",  # set only when a service calls AWS KMS for the user (AWS managed keys)
+        # set only for other kinds of principal or session
+        "aws:federatedprovider",  # federated (role) sessions
+        "aws:sourceidentity",  # role sessions with a source identity
+        "aws:assumedroot",  # root sessions assumed by a management account
+        "aws:ec2instancesourcevpc",  # EC2 instance role credentials
         "aws:ec2instancesourceprivateipv4",
     }
 )

@@ -114,3 +114,17 @@ def resource_violations(policy: str, engine_resource: EngineResource) -> list[st
     found: list[str] = []
     POLICIES[policy].validate(resource_args(engine_resource), lambda message, urn=None: found.append(message))
     return found
+
+
+# The stack of docs/policy-pack.md's sample output: grace's only group has a policy that denies
+# with "Bool aws:MultiFactorAuthPresent false" (tests/policy_pack/test_docs_sample.py).
+SAMPLE_DENY_BOOL = document(
+    {"Effect": "Deny", "NotAction": BOOTSTRAP, "Resource": "*",
+     "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}}}
+)
+
+
+def docs_sample_stack() -> tuple[list[EngineResource], EngineResource]:
+    """The sample's stack, and its group policy (the resource the resource policy judges)."""
+    weak = group_policy("developers", SAMPLE_DENY_BOOL, name="developers-mfa")
+    return [group("developers"), weak, *user("grace", "developers")], weak

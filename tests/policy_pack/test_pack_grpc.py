@@ -89,6 +89,12 @@ TEAM = (
     (PROGRAMS / "team" / "__main__.py", "dev"),
 )
 ALTERED = PROGRAMS / "altered" / "__main__.py"
+# The project's program (prod) with the enrollment gates (issue 18): the tag and the networks.
+ENROLLMENT = '{"requireTag": {"key": "mfa-enrollment", "value": "allowed"}, "sourceIps": ["203.0.113.0/24"]}'
+
+
+def _gated_config() -> dict[str, str]:
+    return {**stack_config(ROOT, "prod")[1], "mfa-policy:enrollment": ENROLLMENT}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -102,6 +108,10 @@ def recorded() -> None:
             for preview in (False, True)
         ),
         *({"program": ALTERED, "stack": "prod", "preview": preview, "config": prod} for preview in (False, True)),
+        *(
+            {"program": ROOT / "__main__.py", "stack": "prod", "preview": preview, "config": _gated_config()}
+            for preview in (False, True)
+        ),
     )
 
 
@@ -243,3 +253,30 @@ def test_a_weakened_component_is_stopped(analyzer: analyzer_pb2_grpc.AnalyzerStu
         # In group operators, S3 allowed by another policy gets through the edited document.
         assert any("in group operators" in m and "AmazonS3FullAccess" in m and "s3:" in m for m in messages)
         assert "oscar" in about(found, USERS_COVERED)
+
+
+def test_a_component_with_enrollment_gates_is_decided_and_unweakened(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
+    # Its options, the gates included, are read back from its output and proven: G11 is checked
+    # and holds; nothing is left undecided.
+    for preview in (True, False):
+        resources, providers = _record(ROOT / "__main__.py", "prod", preview, _gated_config())
+        (component,) = [r for r in resources if r.type == "mfa-policy:index:RequireMfaPolicy"]
+        assert "DenyMfaEnrollmentWithoutTagWithoutMfa" in component.properties["policy_document"]
+        configure(analyzer)
+        found = diagnostics(analyzer.AnalyzeStack(analyze_stack_request(resources, providers)))
+        assert about(found, COMPONENT_UNWEAKENED) == {}
+        assert about(found, UNDECIDED) == {}
+
+
+def test_the_docs_sample_is_what_the_served_pack_sends(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
+    # test_docs_sample.py composes the sample's messages as pulumi-policy does; here the SDK's own
+    # servicer composes them, over gRPC: the same text.
+    from stacks import docs_sample_stack
+    from test_docs_sample import diagnostics as sample
+
+    resources, weak = docs_sample_stack()
+    configure(analyzer)
+    found = diagnostics(analyzer.AnalyzeStack(analyze_stack_request(resources)))
+    found += diagnostics(analyzer.Analyze(analyze_request(weak)))
+    shown = [message for policy, _, _, message in found if policy in (USERS_COVERED, MFA_CONDITION)]
+    assert shown == sample()

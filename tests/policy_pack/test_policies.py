@@ -266,8 +266,14 @@ def test_a_document_whose_mfa_condition_does_not_enforce_is_a_violation(weak: di
             }
         ),
         document({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}),  # no MFA key: not this policy's business
+        # The enrollment gates: Denies with an MFA key and the tag / source IP (issue 18).
+        build_policy_document(
+            "111122223333",
+            max_mfa_age_seconds=3600,
+            enrollment={"require_tag": {}, "source_ips": ["203.0.113.0/24"]},
+        ),
     ],
-    ids=["prod stack", "hand-written", "one action", "allow with Bool true", "no MFA key"],
+    ids=["prod stack", "hand-written", "one action", "allow with Bool true", "no MFA key", "enrollment gates"],
 )
 def test_a_document_whose_mfa_condition_holds_passes(holds: dict) -> None:
     assert resource_violations(MFA_CONDITION, resource(POLICY, "ok", {"policy": json.dumps(holds)})) == []
@@ -350,6 +356,37 @@ def test_a_resource_that_detaches_our_policy_reopens_it(detacher) -> None:
     (message,) = stack_violations(COMPONENT_UNWEAKENED, stack).values()
     assert "group admins loses the policy require-mfa-policy" in message and detacher().name in message
     assert set(stack_violations(USERS_COVERED, stack)) == {"alice"}
+
+
+ENROLLMENT = {"require_tag": {"key": "mfa-enrollment", "value": "allowed"}, "source_ips": ["203.0.113.0/24"]}
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["up", "preview"])
+def test_our_component_with_enrollment_gates_as_built_is_decided_and_keeps_every_guarantee(preview: bool) -> None:
+    stack = component(["admins"], preview=preview, enrollment=ENROLLMENT) + user("alice", "admins")
+    assert stack_violations(COMPONENT_UNWEAKENED, stack) == {}
+    assert stack_violations(UNDECIDED, stack) == {}
+    assert stack_violations(USERS_COVERED, stack) == {}
+
+
+@pytest.mark.parametrize(
+    "gate", ["DenyMfaEnrollmentWithoutTagWithoutMfa", "DenyMfaEnrollmentOutsideNetworksWithoutMfa"]
+)
+def test_a_transformation_that_drops_an_enrollment_gate_fails_g11(gate: str) -> None:
+    built = build_policy_document("111122223333", enrollment=ENROLLMENT)
+    weakened = {**built, "Statement": [s for s in built["Statement"] if s["Sid"] != gate]}
+    (message,) = stack_violations(COMPONENT_UNWEAKENED, component(["admins"], deployed=weakened,
+                                                                   enrollment=ENROLLMENT)).values()
+    assert "G11 (enrollment needs the ticket)" in message and f"removed {gate}" in message
+
+
+def test_gates_added_by_a_transformation_to_a_component_built_without_them_are_no_weakening() -> None:
+    # The component was built without the option, so its intent has no ticket: the deployed gates
+    # stop a user without the tag from enrolling, which G2 (enrollment works) forbids. What is
+    # deployed is not what the component says: the message names it.
+    gated = build_policy_document("111122223333", enrollment=ENROLLMENT)
+    (message,) = stack_violations(COMPONENT_UNWEAKENED, component(["admins"], deployed=gated)).values()
+    assert "G2 (" in message
 
 
 def test_a_component_whose_options_this_pack_does_not_know_is_undecided() -> None:
