@@ -512,6 +512,7 @@ def read_account(
     regions: Sequence[str] | str | None = None,
     key_certifications: bool = False,
     policy_progress: Callable[[int, int], None] | None = None,
+    credentials: Mapping[str, str] | None = None,
 ) -> AccountSnapshot:
     """Read one account (read-only calls) into an ``AccountSnapshot``.
 
@@ -527,6 +528,9 @@ def read_account(
     in ``regions`` (default: the session's region; ``"all"``: every region enabled for the
     account), reporting to ``policy_progress``. ``key_certifications``: read each security key's
     certifications (``iam:GetMFADevice``). The root user is always read.
+
+    ``credentials``: ``AssumeRole``'s temporary credentials (``AccessKeyId``, ``SecretAccessKey``,
+    ``SessionToken``) to read with instead of ``profile`` (the organization audit's member accounts).
     """
     with requires_extra("audit", "the audit of a live account"):
         import boto3
@@ -534,7 +538,15 @@ def read_account(
         from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        session = boto3.Session(profile_name=profile, region_name=region)
+        if credentials is None:
+            session = boto3.Session(profile_name=profile, region_name=region)
+        else:
+            session = boto3.Session(
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
+                region_name=region,
+            )
         config = Config(
             retries={"mode": "standard", "total_max_attempts": max_attempts}, connect_timeout=CONNECT_TIMEOUT
         )
