@@ -276,7 +276,15 @@ def _summary(report: Any) -> str:
     if failed:
         reasons.append(f"{failed} account{'s' if failed != 1 else ''} could not be audited")
     if failing:
-        reasons.append(f"{len(failing)} account{'s' if len(failing) != 1 else ''} fail ({', '.join(failing)})")
+        why = []
+        users = sum(1 for entry in report.entries if entry.report and any(u.failing for u in entry.report.users))
+        roots = sum(1 for entry in report.entries if entry.report and entry.report.root and entry.report.root.failing)
+        if users:
+            why.append(f"{users} with users unprotected or about to be locked out (or with device findings)")
+        if roots:
+            why.append(f"{roots} with a failing root user")
+        reasons.append(f"{len(failing)} account{'s' if len(failing) != 1 else ''} fail ({', '.join(failing)}): "
+                       + ", ".join(why))
     verdict = "FAIL: " + "; ".join(reasons) if reasons else "OK: nobody is unprotected or about to be locked out"
     return f"Summary over {audited} audited account{'s' if audited != 1 else ''}: {parts}. {verdict}"
 
