@@ -15,7 +15,7 @@ import pytest
 
 from mfa_policy.audit.aws import AccountSnapshot, Credentials, ManagedPolicy, ScpLevel, User
 from mfa_policy.audit.aws_organization import Organization, OrganizationAccount
-from mfa_policy.audit.organization import AUDITED, SKIPPED, audit_organization, select, FilterError
+from mfa_policy.audit.organization import AUDITED, SKIPPED, FilterError, audit_organization, select
 from mfa_policy.audit.organization_cache import PLACEHOLDER, SharedEvaluations, portable, rename
 from mfa_policy.audit.verdicts import MUST_ENROLL, NO_ACCESS, UNPROTECTED, audit
 from mfa_policy.policy.document import build_policy_document
@@ -31,7 +31,9 @@ def catalog():
     return load_catalog()
 
 
-def _snapshot(account: str, documents: dict[str, dict[str, Any]], users: tuple[str, ...] = ("alice",)) -> AccountSnapshot:
+def _snapshot(
+    account: str, documents: dict[str, dict[str, Any]], users: tuple[str, ...] = ("alice",)
+) -> AccountSnapshot:
     """An account whose users each have every customer managed policy in ``documents``."""
     policies = {
         f"arn:aws:iam::{account}:policy/{name}": ManagedPolicy(f"arn:aws:iam::{account}:policy/{name}", name, document)
@@ -180,8 +182,9 @@ def test_portable_refuses_the_id_inside_a_longer_number_and_the_placeholder():
     placeholder = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
                                                             "Resource": f"arn:aws:s3:::b/{PLACEHOLDER}"}]}
     assert not portable(_snapshot("111111111111", {"p": placeholder}))[0]
-    numeric = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*",
-                                                        "Condition": {"NumericLessThan": {"aws:PrincipalAccount": "5"}}}]}
+    numeric = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "*", "Resource": "*",
+        "Condition": {"NumericLessThan": {"aws:PrincipalAccount": "5"}}}]}
     assert not portable(_snapshot("111111111111", {"p": numeric}))[0]
 
 

@@ -15,13 +15,14 @@ does not do, and where each test says so:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 import pytest
@@ -69,10 +70,8 @@ def _user(iam: Any, account: str, name: str, *, policies: dict[str, dict[str, An
     iam.create_login_profile(UserName=name, Password="Correct-Horse-9")
     for policy_name, document in policies.items():
         arn = f"arn:aws:iam::{account}:policy/{policy_name}"
-        try:
+        with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
             iam.create_policy(PolicyName=policy_name, PolicyDocument=json.dumps(document))
-        except iam.exceptions.EntityAlreadyExistsException:
-            pass
         iam.attach_user_policy(UserName=name, PolicyArn=arn)
     if device:
         serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{name}-phone")["VirtualMFADevice"]["SerialNumber"]
@@ -94,8 +93,9 @@ def org() -> Iterator[Org]:
         units["sandbox"] = client.create_organizational_unit(ParentId=root, Name="sandbox")
         unit_ids = {name: answer["OrganizationalUnit"]["Id"] for name, answer in units.items()}
         accounts = {}
-        for name, parent in (("prod", "workloads"), ("stage", "workloads"), ("dev", "team"), ("play", "sandbox"), ("locked", None),
-                             ("closed", None)):
+        placement = (("prod", "workloads"), ("stage", "workloads"), ("dev", "team"), ("play", "sandbox"),
+                     ("locked", None), ("closed", None))
+        for name, parent in placement:
             account = client.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"][
                 "AccountId"]
             accounts[name] = account
@@ -137,7 +137,7 @@ def _refusing(account: str):
 
         class Response:
             status_code = 403
-            headers: dict[str, str] = {}
+            headers: ClassVar[dict[str, str]] = {}
             content = b""
             raw = None
 
@@ -219,7 +219,7 @@ def test_the_whole_organization_as_json(org, credentials_env, refusing, capsys):
 def test_text_and_markdown(org, credentials_env, capsys):
     code, out, _ = _run(capsys, org, "--no-resource-policies")
     assert code == 1  # no account failed to be read here (moto's roles all answer): unprotected users
-    assert out.startswith(f"MFA audit of organization o-")
+    assert out.startswith("MFA audit of organization o-")
     assert "7 accounts (6 audited, 0 failed, 1 skipped)" in out
     assert "outside SCPs (management account)" in out
     assert "Users, worst first:" in out
@@ -227,7 +227,7 @@ def test_text_and_markdown(org, credentials_env, capsys):
     # moto's root users have a password and no MFA device: every audited account fails on its root.
     assert "    root user: FAIL: " in out
     assert "Summary over 6 audited accounts:" in out and "FAIL: 6 accounts fail" in out
-    assert "2 with users unprotected or about to be locked out (or with device findings), 6 with a failing root user" in out
+    assert "2 with users unprotected or about to be locked out (or with device findings), 6 with a failing root " in out
     code, out, _ = _run(capsys, org, "--no-resource-policies", "--format", "markdown")
     assert code == 1
     assert out.startswith("# MFA audit of organization o-")
@@ -241,7 +241,8 @@ def test_filters(org, credentials_env, capsys):
     code, out, _ = _run(capsys, org, "--json", "--no-resource-policies", "--ou", org.units["workloads"])
     assert code == 1
     ids = {entry["id"] for entry in json.loads(out)["accounts"]}
-    assert ids == {org.accounts["prod"], org.accounts["stage"], org.accounts["dev"]}  # the child OU's too, not the management's
+    # The child OU's account too, not the management account.
+    assert ids == {org.accounts["prod"], org.accounts["stage"], org.accounts["dev"]}
     code, out, err = _run(capsys, org, "--ou", "ou-abcd-nothere1")
     assert code == 2 and out == ""
     assert "--ou: ou-abcd-nothere1 not in organization" in err
