@@ -138,7 +138,8 @@ class _OrganizationProgress:
             print(line, end=end, file=sys.stderr, flush=True)
             return
         account = entry.account
-        what = entry.status if entry.report is None else f"{entry.status}, {len(entry.report.users)} users"
+        count = len(entry.report.users) if entry.report else 0
+        what = entry.status if entry.report is None else f"{entry.status}, {count} user{'s' if count != 1 else ''}"
         print(f"account {account.account_id} ({account.name}): {what} [{done}/{total} accounts, {users} users, "
               f"{elapsed:.0f} s]", file=sys.stderr, flush=True)
 
@@ -261,6 +262,17 @@ def _account_notes(entry: Any) -> list[str]:
     return lines
 
 
+def _common_notes(report: Any) -> list[str]:
+    """The notes every audited account has (more than one): said once, not per account."""
+    audited = [entry for entry in report.entries if entry.report is not None]
+    if len(audited) < 2:
+        return []
+    common = set(_account_notes(audited[0]))
+    for entry in audited[1:]:
+        common &= set(_account_notes(entry))
+    return [note for note in _account_notes(audited[0]) if note in common]
+
+
 def _table(rows: list[tuple[str, ...]]) -> list[str]:
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
@@ -294,13 +306,17 @@ def print_text(report: Any, catalog_size: int) -> None:
     from mfa_policy.cli.audit import _LABELS, _display_name, _last_used, _user_lines
 
     print(_headline(report, catalog_size))
+    common = _common_notes(report)
+    for note in common:
+        print(f"every audited account: {note}")
     print()
     rows = _account_rows(report)
     for index, line in enumerate(_table(rows)):
         print(line)
         if index:
             for note in _account_notes(report.entries[index - 1]):
-                print(f"    {note}")
+                if note not in common:
+                    print(f"    {note}")
     users = report.users()
     if users:
         print()
@@ -334,8 +350,10 @@ def print_markdown(report: Any, catalog_size: int) -> None:
     print("|" + "---|" * len(rows[0]))
     for row in rows[1:]:
         print("| " + " | ".join(cell or "-" for cell in row) + " |")
-    notes = [f"- **{entry.account.account_id}** ({entry.account.name}): {line}"
-             for entry in report.entries for line in _account_notes(entry)]
+    common = _common_notes(report)
+    notes = [f"- every audited account: {line}" for line in common]
+    notes += [f"- **{entry.account.account_id}** ({entry.account.name}): {line}"
+              for entry in report.entries for line in _account_notes(entry) if line not in common]
     if notes:
         print("\n## Accounts: failures and notes\n")
         print("\n".join(notes))

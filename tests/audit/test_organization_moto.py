@@ -225,7 +225,7 @@ def test_text_and_markdown(org, credentials_env, capsys):
     assert "Users, worst first:" in out
     assert out.index("mgmt-admin") < out.index("alice")  # worst first
     # moto's root users have a password and no MFA device: every audited account fails on its root.
-    assert "    root user: FAIL: " in out
+    assert "every audited account: root user: FAIL: " in out
     assert "Summary over 6 audited accounts:" in out and "FAIL: 6 accounts fail" in out
     assert "2 with users unprotected or about to be locked out (or with device findings), 6 with a failing root " in out
     code, out, _ = _run(capsys, org, "--no-resource-policies", "--format", "markdown")
