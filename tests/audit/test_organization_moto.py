@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -228,10 +229,21 @@ def test_text_and_markdown(org, credentials_env, capsys):
     assert "every audited account: root user: FAIL: " in out
     assert "Summary over 6 audited accounts:" in out and "FAIL: 6 accounts fail" in out
     assert "2 with users unprotected or about to be locked out (or with device findings), 6 with a failing root " in out
+    # docs/audit.md's sample is this output (moto's account and organization IDs are random, and
+    # accounts of one OU path are ordered by ID: the lines are compared as a set).
+    docs = (ROOT / "docs" / "audit.md").read_text()
+    section = docs[docs.index("### The report"):]
+    sample = section[section.index("```text\n") + 8:section.index("\n```", section.index("```text"))]
+    assert _normalized(sample) == _normalized(out)
     code, out, _ = _run(capsys, org, "--no-resource-policies", "--format", "markdown")
     assert code == 1
     assert out.startswith("# MFA audit of organization o-")
     assert "## Users, worst first" in out and "| account | user | verdict |" in out
+
+
+def _normalized(text: str) -> list[str]:
+    text = re.sub(r"\b[0-9]{12}\b", "<account>", text)
+    return sorted(re.sub(r"\bo-[0-9a-z]{10}\b", "o-<id>", text).strip().splitlines())
 
 
 def test_filters(org, credentials_env, capsys):
