@@ -20,26 +20,21 @@ _ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
 ORGANIZATION_FLAGS = ("role_name", "accounts", "ou", "max_workers")
 
 
+def _comma_list(value: str, pattern: re.Pattern[str], expected: str) -> tuple[str, ...]:
+    found = [item.strip() for item in value.split(",")]
+    if not all(pattern.fullmatch(item) for item in found):
+        raise argparse.ArgumentTypeError(f"got {value!r}; expected a comma-separated list of {expected}.")
+    return tuple(dict.fromkeys(found))
+
+
 def account_ids(value: str) -> tuple[str, ...]:
     """``--accounts``: a comma-separated list of 12-digit account IDs."""
-    found = [item.strip() for item in value.split(",")]
-    if not found or not all(_ACCOUNT_ID.fullmatch(item) for item in found):
-        raise argparse.ArgumentTypeError(
-            f"got {value!r}; expected a comma-separated list of 12-digit account IDs such as "
-            "'111122223333,444455556666'."
-        )
-    return tuple(dict.fromkeys(found))
+    return _comma_list(value, _ACCOUNT_ID, "12-digit account IDs such as '111122223333,444455556666'")
 
 
 def unit_ids(value: str) -> tuple[str, ...]:
     """``--ou``: a comma-separated list of OU IDs (``ou-...``) or the root's ID (``r-...``)."""
-    found = [item.strip() for item in value.split(",")]
-    if not found or not all(_UNIT_ID.fullmatch(item) for item in found):
-        raise argparse.ArgumentTypeError(
-            f"got {value!r}; expected a comma-separated list of OU IDs such as 'ou-a1b2-workload1' (or a root's "
-            "r-a1b2)."
-        )
-    return tuple(dict.fromkeys(found))
+    return _comma_list(value, _UNIT_ID, "OU IDs such as 'ou-a1b2-workload1' (or a root's r-a1b2)")
 
 
 def role_name(value: str) -> str:
