@@ -148,7 +148,8 @@ def main() -> None:
             print(f"--max-workers {workers}: {len(audited)} accounts, {users} users; {report.policy_sets} distinct "
                   f"policy sets evaluated (the accounts' own sets add up to {own}); "
                   f"reading {report.read_seconds:.1f} s (summed over accounts), "
-                  f"evaluation {report.evaluation_seconds:.2f} s, wall {walls[workers]:.1f} s")
+                  f"evaluation {report.evaluation_seconds:.2f} s ({report.evaluation_cpu_seconds:.2f} s CPU), "
+                  f"wall {walls[workers]:.1f} s")
             print("verdicts: " + ", ".join(f"{count} {verdict}" for verdict, count in report.counts().items()))
         print(f"wall time with 8 workers / with 1: {walls[8] / walls[1]:.2f}")
     finally:
