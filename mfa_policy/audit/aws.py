@@ -1,5 +1,6 @@
-"""The audit's AWS reads: with ``aws_resources.py`` (the resource policies), the only module that
-calls AWS. Returns plain data (frozen dataclasses).
+"""The audit's AWS reads: with ``aws_resources.py`` (the resource policies) and
+``aws_organization.py`` (``audit --organization``: the accounts, their SCPs, the roles assumed), the
+only modules that call AWS. Returns plain data (frozen dataclasses).
 
 Read-only calls, all in IAM except the first:
 
