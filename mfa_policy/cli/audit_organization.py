@@ -188,7 +188,11 @@ def run_organization_audit(args: argparse.Namespace, devices: Any) -> int:
         progress=_OrganizationProgress(),
     )
     if args.format == "json":
-        print(json.dumps({**report.as_dict(), "catalogActions": len(catalog)}, indent=2))
+        data = report.as_dict()
+        for entry in data["accounts"]:
+            if entry["audit"] is not None:  # exactly what `audit --format json` prints for the account
+                entry["audit"]["catalogActions"] = len(catalog)
+        print(json.dumps({**data, "catalogActions": len(catalog)}, indent=2))
     elif args.format == "markdown":
         print_markdown(report, len(catalog))
     else:
