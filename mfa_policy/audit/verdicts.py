@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -328,6 +328,7 @@ def audit(
     examples: int = 3,
     progress: Callable[[int, int], None] | None = None,
     devices: DeviceRequirement | None = None,
+    evaluations: MutableMapping[tuple[Any, ...], Any] | None = None,
 ) -> AuditReport:
     """One verdict per user of ``snapshot``, worst first.
 
@@ -335,10 +336,14 @@ def audit(
     ``key_age_days``: access keys used this recently are automation that MFA enforcement breaks.
     ``examples``: how many requests allowed without MFA an unprotected user's verdict names.
     ``devices``: the devices users must have (findings for those who have others).
+    ``evaluations``: a cache of compiled policy sets by ``EffectivePolicies.key()`` to share with
+    other accounts (``mfa_policy.audit.organization``); the caller keeps it sound and single-threaded.
     """
     now = now or datetime.now(UTC)
     model = AccountModel(snapshot, planned)
-    evaluations: dict[tuple[Any, ...], _PolicySetEvaluation] = {}
+    if evaluations is None:
+        evaluations = {}
+    account_sets: set[tuple[Any, ...]] = set()  # the distinct policy sets of this account
     account_keys = KeyModel(
         tags_known=all(user.tags is not None for user in snapshot.users),
         organization_known=model.key_model(snapshot.users[0]).organization_known if snapshot.users else False,
@@ -368,6 +373,7 @@ def audit(
             evaluation = evaluations.get(set_key)
             if evaluation is None:
                 evaluation = evaluations[set_key] = _PolicySetEvaluation(effective, catalog)
+            account_sets.add(set_key)
             # A few more than shown, so that requests on their own service's resources come first.
             found = _most_telling(evaluation.finder.find(principal, _scenarios_for(user), examples * 2), examples)
             enforced = not found
@@ -454,7 +460,7 @@ def audit(
         partition=snapshot.partition,
         scenario=scenario,
         users=tuple(verdicts),
-        policy_sets=len(evaluations),
+        policy_sets=len(account_sets),
         key_age_days=key_age_days,
         notes=tuple(report_notes),
         scps=snapshot.scp_source,

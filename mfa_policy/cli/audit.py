@@ -101,7 +101,8 @@ def _stack_plan(args: argparse.Namespace) -> Callable[[str, str], Any] | None:
     if program.organization is not None:
         raise BadInput(
             f"stack {args.stack!r} sets {project}:organization (a service control policy over many accounts), "
-            "but the audit evaluates one account's identity policies: use --groups g1,g2, or a per-account stack"
+            "but the audit evaluates one account's identity policies: add --organization to preview it over the "
+            "organization, or use --groups g1,g2, or a per-account stack"
         )
     settings, targets, options = program.settings, program.accounts, program.document_options()
     stack = args.stack
@@ -376,8 +377,16 @@ def run_audit(args: argparse.Namespace) -> int:
     import dataclasses
 
     from mfa_policy.audit.aws import SCPS_FROM_FILES, AuditError, read_account
+    from mfa_policy.cli.audit_organization import check_flags, run_organization_audit
     from mfa_policy.verifier.catalog import load_catalog
 
+    check_flags(args)
+    if args.organization:
+        devices = _device_requirement(args)
+        if args.no_resource_policies and args.regions is not None:
+            raise BadInput("--regions names where to read resource policies: it has no effect with "
+                           "--no-resource-policies")
+        return run_organization_audit(args, devices)
     plan = _stack_plan(args)  # bad stack files fail here, before any AWS call
     scp_levels = _scp_levels(args)
     devices = _device_requirement(args)
@@ -497,4 +506,46 @@ def register(commands: Any) -> None:
         help="with --mfa-devices security_keys: accepted levels per certification, as for verify, e.g. "
         "'fido=L2,L3;fips-140-3=L2'; keys without one are findings (reads iam:GetMFADevice)",
     )
+    _register_organization(audit)
     audit.set_defaults(handler=run_audit)
+
+
+def _register_organization(audit: Any) -> None:
+    """The flags of ``audit --organization``."""
+    from mfa_policy.cli import audit_organization as organization
+
+    group = audit.add_argument_group(
+        "a whole organization (with the management account's or a delegated administrator's credentials)"
+    )
+    group.add_argument(
+        "--organization",
+        action="store_true",
+        help="audit every active account of the organization through a role in each (the management account "
+        "with the caller's credentials), with the SCPs of each account's path; exit 2 when an account could not "
+        "be audited",
+    )
+    group.add_argument(
+        "--role-name",
+        type=organization.role_name,
+        metavar="R",
+        help="the role to assume in each member account (default: OrganizationAccountAccessRole; Control "
+        "Tower: AWSControlTowerExecution)",
+    )
+    group.add_argument(
+        "--accounts",
+        type=organization.account_ids,
+        metavar="ID,...",
+        help="only these accounts (the management account too only when listed)",
+    )
+    group.add_argument(
+        "--ou",
+        type=organization.unit_ids,
+        metavar="ou-...",
+        help="only the accounts under these OUs (child OUs included; comma-separated)",
+    )
+    group.add_argument(
+        "--max-workers",
+        type=organization.workers,
+        metavar="N",
+        help="accounts read at once (default: 4, within IAM's request rates; 1 to 32)",
+    )

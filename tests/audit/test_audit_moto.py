@@ -283,7 +283,8 @@ def test_an_organization_stack_is_refused(account, capsys):
     assert main(["audit", "--endpoint-url", account.url, "--stack", "org", "--cwd", str(ROOT)]) == 2
     assert capsys.readouterr().err == (
         "error: stack 'org' sets mfa-policy:organization (a service control policy over many accounts), but the "
-        "audit evaluates one account's identity policies: use --groups g1,g2, or a per-account stack\n"
+        "audit evaluates one account's identity policies: add --organization to preview it over the organization, "
+        "or use --groups g1,g2, or a per-account stack\n"
     )
 
 
