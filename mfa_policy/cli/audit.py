@@ -96,7 +96,7 @@ def _stack_plan(args: argparse.Namespace) -> Callable[[str, str], Any] | None:
     from mfa_policy.program.config import read_program_config
     from mfa_policy.program.project import stack_config
 
-    project, config = stack_config(Path(args.cwd), args.stack)
+    project, config = stack_config(Path(args.cwd or "."), args.stack)
     program = read_program_config(lambda key: config.get(f"{project}:{key}"), config)
     if program.organization is not None:
         raise BadInput(
@@ -150,7 +150,7 @@ def _device_requirement(args: argparse.Namespace) -> Any:
     from mfa_policy.program.config import read_program_config
     from mfa_policy.program.project import stack_config
 
-    project, config = stack_config(Path(args.cwd), args.stack)
+    project, config = stack_config(Path(args.cwd or "."), args.stack)
     settings = read_program_config(lambda key: config.get(f"{project}:{key}"), config).settings
     if settings.get("mfa_devices") != "security_keys":
         return None
@@ -381,6 +381,12 @@ def run_audit(args: argparse.Namespace) -> int:
     from mfa_policy.verifier.catalog import load_catalog
 
     check_flags(args)
+    if args.cwd is not None and not args.stack:
+        raise BadInput("--cwd names the project folder of --stack; without --stack it would be ignored: drop it")
+    if args.format == "html":
+        from mfa_policy.report.rendering import environment
+
+        environment()  # without the 'report' extra, say so before any AWS call
     if args.organization:
         devices = _device_requirement(args)
         if args.no_resource_policies and args.regions is not None:
@@ -390,10 +396,6 @@ def run_audit(args: argparse.Namespace) -> int:
     plan = _stack_plan(args)  # bad stack files fail here, before any AWS call
     scp_levels = _scp_levels(args)
     devices = _device_requirement(args)
-    if args.format == "html":
-        from mfa_policy.report.rendering import environment
-
-        environment()  # without the 'report' extra, say so before any AWS call
     if args.no_resource_policies and args.regions is not None:
         raise BadInput("--regions names where to read resource policies: it has no effect with --no-resource-policies")
     try:
@@ -454,7 +456,7 @@ def register(commands: Any) -> None:
         type=_group_names,
         help="preview the impact: as if the default policy were attached to these groups (g1,g2) now",
     )
-    audit.add_argument("--cwd", default=".", help="project folder holding Pulumi.yaml, for --stack (default: .)")
+    audit.add_argument("--cwd", help="project folder holding Pulumi.yaml, with --stack (default: .)")
     add_output_format(audit, "audit")
     audit.add_argument(
         "-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout (any format; html: one page)"

@@ -86,7 +86,7 @@ def _organization_plan(args: argparse.Namespace) -> Any:
     from mfa_policy.program.config import read_program_config
     from mfa_policy.program.project import stack_config
 
-    project, config = stack_config(Path(args.cwd), args.stack)
+    project, config = stack_config(Path(args.cwd or "."), args.stack)
     program = read_program_config(lambda key: config.get(f"{project}:{key}"), config)
     if program.organization is None:
         raise BadInput(
@@ -146,9 +146,6 @@ def run_organization_audit(args: argparse.Namespace, devices: Any) -> int:
     from mfa_policy.audit.organization import DEFAULT_MAX_WORKERS, FilterError, audit_organization, select
     from mfa_policy.verifier.catalog import load_catalog
 
-    if args.format not in ("text", "markdown", "json"):
-        # A format added for the single-account report (html) has no organization printer here yet.
-        raise BadInput(f"--format {args.format} is not available with --organization: use text, markdown or json")
     plan = _organization_plan(args)
     role = args.role_name or DEFAULT_ROLE_NAME
     max_workers = args.max_workers or DEFAULT_MAX_WORKERS
@@ -187,17 +184,46 @@ def run_organization_audit(args: argparse.Namespace, devices: Any) -> int:
         filters=filters,
         progress=_OrganizationProgress(),
     )
-    if args.format == "json":
-        data = report.as_dict()
-        for entry in data["accounts"]:
-            if entry["audit"] is not None:  # exactly what `audit --format json` prints for the account
-                entry["audit"]["catalogActions"] = len(catalog)
-        print(json.dumps({**data, "catalogActions": len(catalog)}, indent=2))
-    elif args.format == "markdown":
-        print_markdown(report, len(catalog))
-    else:
-        print_text(report, len(catalog))
+    _output(report, len(catalog), args)
     return report.exit_code
+
+
+def organization_json(report: Any, catalog_size: int) -> dict[str, Any]:
+    """What ``audit --organization --format json`` prints (and what its HTML report draws): each
+    audited account's ``audit`` is exactly what ``audit --format json`` prints for that account."""
+    data = report.as_dict()
+    for entry in data["accounts"]:
+        if entry["audit"] is not None:
+            entry["audit"]["catalogActions"] = catalog_size
+    return {**data, "catalogActions": catalog_size}
+
+
+def _output(report: Any, catalog_size: int, args: argparse.Namespace) -> None:
+    """The organization's report in the format asked, to stdout or with ``-o FILE`` to that file."""
+    import contextlib
+    import io
+
+    from mfa_policy.cli.verify import _write_output  # explain's -o: one way to write a report
+
+    if args.format == "html":
+        from mfa_policy.report import render_audit
+
+        data = organization_json(report, catalog_size)
+        text = render_audit(data["accounts"], data["organization"])
+    else:
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            if args.format == "json":
+                print(json.dumps(organization_json(report, catalog_size), indent=2))
+            elif args.format == "markdown":
+                print_markdown(report, catalog_size)
+            else:
+                print_text(report, catalog_size)
+        text = buffer.getvalue()
+    if args.output is None:
+        print(text, end="")
+    else:
+        _write_output(args.output, text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -294,7 +320,7 @@ def _summary(report: Any) -> str:
         users = sum(1 for entry in report.entries if entry.report and any(u.failing for u in entry.report.users))
         roots = sum(1 for entry in report.entries if entry.report and entry.report.root and entry.report.root.failing)
         if users:
-            why.append(f"{users} with users unprotected or about to be locked out (or with device findings)")
+            why.append(f"{users} with users unprotected or about to be locked out (or with findings)")
         if roots:
             why.append(f"{roots} with a failing root user")
         reasons.append(f"{len(failing)} account{'s' if len(failing) != 1 else ''} fail ({', '.join(failing)}): "

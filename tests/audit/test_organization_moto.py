@@ -20,6 +20,7 @@ import json
 import logging
 import re
 import shutil
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +30,11 @@ import boto3
 import pytest
 
 from conftest import ROOT, moto_server
+
+if str(ROOT / "tests" / "report") not in sys.path:  # the report tests' readers of the HTML page
+    sys.path.insert(0, str(ROOT / "tests" / "report"))
+from audit_pages import expected_counts, expected_users, read_audit_html
+
 from mfa_policy.audit import aws_organization
 from mfa_policy.audit.aws_organization import AwsAccountReader
 from mfa_policy.audit.organization import audit_organization, select
@@ -168,7 +174,7 @@ def _run(capsys, org: Org, *flags: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-def test_the_whole_organization_as_json(org, credentials_env, refusing, capsys):
+def test_the_whole_organization_as_json(org, credentials_env, refusing, capsys, tmp_path):
     code, out, err = _run(capsys, org, "--format", "json", "--no-resource-policies")
     assert code == 2  # an account could not be audited: 2 wins over 1
     report = json.loads(out)
@@ -216,6 +222,17 @@ def test_the_whole_organization_as_json(org, credentials_env, refusing, capsys):
     # Progress: one line per finished account on a pipe.
     assert err.count("\naccount ") + err.startswith("account ") == 7
 
+    # The HTML report draws the same JSON: every audited account's users and counts, and the
+    # account that could not be audited with its reason.
+    page_file = tmp_path / "organization.html"
+    code, out, _ = _run(capsys, org, "--format", "html", "-o", str(page_file), "--no-resource-policies")
+    assert code == 2 and out == ""
+    page = read_audit_html(page_file.read_text(encoding="utf-8"))
+    key = lambda user: (user["account"], user["user"])  # noqa: E731
+    assert sorted(page.users, key=key) == sorted(expected_users(report["accounts"]), key=key)
+    assert page.counts == expected_counts(report["accounts"])
+    assert "OrganizationAccountAccessRole" in " ".join(page.text)
+
 
 def test_text_and_markdown(org, credentials_env, capsys):
     code, out, _ = _run(capsys, org, "--no-resource-policies")
@@ -228,7 +245,7 @@ def test_text_and_markdown(org, credentials_env, capsys):
     # moto's root users have a password and no MFA device: every audited account fails on its root.
     assert "every audited account: root user: FAIL: " in out
     assert "Summary over 6 audited accounts:" in out and "FAIL: 6 accounts fail" in out
-    assert "2 with users unprotected or about to be locked out (or with device findings), 6 with a failing root " in out
+    assert "2 with users unprotected or about to be locked out (or with findings), 6 with a failing root " in out
     # docs/audit.md's sample is this output (moto's account and organization IDs are random, and
     # accounts of one OU path are ordered by ID: the lines are compared as a set).
     docs = (ROOT / "docs" / "audit.md").read_text()

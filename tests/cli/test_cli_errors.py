@@ -114,3 +114,10 @@ def test_audit_says_never_used_for_keys_never_used(capsys):
     assert "1 (never used)" in text and "1 (used 2026-11-28)" in text and "used never" not in text
     audit_cli._print_markdown(report, 10)
     assert "| 1 (never used) |" in capsys.readouterr().out
+
+
+def test_audit_cwd_without_stack_is_refused_before_any_aws_call(capsys):
+    assert main(["audit", "--cwd", ".", "--endpoint-url", "http://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert "--cwd names the project folder of --stack; without --stack it would be ignored" in err
+    assert "cannot reach AWS" not in err
