@@ -225,7 +225,7 @@ def audit_organization(
     ``progress(entry, done, total, users_seen)`` is called as each account finishes.
     """
     started = time.monotonic()
-    shared = shared or SharedEvaluations()
+    shared = SharedEvaluations() if shared is None else shared
     timings = {"read": 0.0, "evaluation": 0.0, "cpu": 0.0}
     timing_lock = threading.Lock()
 

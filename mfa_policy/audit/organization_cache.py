@@ -22,9 +22,12 @@ nowhere in the account, (b) the account ID never sits inside a longer run of dig
 pattern (a string with ``*``, ``?`` or a policy variable) every run of digits is bounded by
 characters that are neither digits nor wildcards, and every policy variable is bounded by
 characters that are neither digits, wildcards nor other variables (so no substituted value can
-glue digits to the account ID or a wildcard), and (d) no numeric condition reads an account key or
-compares with a 12-digit number, and the request model's fixed values hold neither ID. Under
-(a)-(d) a run of digits in a request is matched either by a literal run of exactly the same digits
+glue digits to the account ID or a wildcard), (d) no numeric or date condition reads an account key
+or compares with a 12-digit number (a number or time orders the ID and the placeholder differently),
+(e) no document holds a 12-digit run in a JSON number rather than a string (renaming reaches only
+strings, and the evaluator compares a number as its text), and the request model's fixed values
+hold neither ID. Under
+(a)-(e) a run of digits in a request is matched either by a literal run of exactly the same digits
 or entirely by wildcards, which match the placeholder as they match the ID (both 12 digits). An
 account that fails any check is evaluated under its own ID: correct, only not shared.
 
@@ -126,21 +129,39 @@ def _pattern_ok(text: str) -> bool:
     return True
 
 
-def _numeric_ok(document: Any) -> bool:
-    """Whether no numeric condition reads an account key or compares with a 12-digit number."""
+def _ordered_ok(document: Any) -> bool:
+    """Whether no ordered condition (Numeric, Date: they compare values as numbers or times, where
+    a 12-digit ID and the placeholder need not order alike) reads an account key or compares with
+    a 12-digit number; the operator may carry a set prefix (``ForAnyValue:NumericLessThan``)."""
     if isinstance(document, Mapping):
         for key, value in document.items():
-            if isinstance(key, str) and key.lower().startswith("numeric") and isinstance(value, Mapping):
+            operator = key.rsplit(":", 1)[-1].lower() if isinstance(key, str) else ""
+            if operator.startswith(("numeric", "date")) and isinstance(value, Mapping):
                 for condition_key, values in value.items():
                     if "account" in str(condition_key).lower():
                         return False
                     if any(len(run) >= 12 for run in _DIGITS.findall(json.dumps(values))):
                         return False
-            if not _numeric_ok(value):
+            if not _ordered_ok(value):
                 return False
     elif isinstance(document, list):
-        return all(_numeric_ok(item) for item in document)
+        return all(_ordered_ok(item) for item in document)
     return True
+
+
+def _long_numbers(value: Any) -> Iterator[str]:
+    """The JSON numbers in ``value`` (not strings: renaming never touches them, yet the evaluator
+    compares a condition's number as its text) that hold a run of 12 or more digits."""
+    if isinstance(value, Mapping):
+        for item in value.values():
+            yield from _long_numbers(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _long_numbers(item)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        text = f"{value!r} {json.dumps(value)}"
+        if any(len(run) >= 12 for run in _DIGITS.findall(text)):
+            yield text.split(" ", 1)[0]
 
 
 def portable(
@@ -162,8 +183,11 @@ def portable(
         if account in text and len(atomic.findall(text)) != text.count(account):
             return False, f"the account ID sits inside a longer number ({text[:80]!r})"
     for document in (*_documents(snapshot), *extra):
-        if not _numeric_ok(document):
-            return False, "a numeric condition reads an account key or compares with a 12-digit number"
+        if not _ordered_ok(document):
+            return False, "a numeric or date condition reads an account key or compares with a 12-digit number"
+        number = next(_long_numbers(document), None)
+        if number is not None:
+            return False, f"a policy holds a 12-digit number, not a string ({number}): renaming would not reach it"
         for text in strings_of(document):
             if ("*" in text or "?" in text or "${" in text) and not _pattern_ok(text):
                 return False, f"a pattern has digits or a variable next to a wildcard ({text[:80]!r})"

@@ -226,15 +226,19 @@ class _PolicySetEvaluation:
         self.policies = effective.layers().compile()
         self.finder = ExposureFinder(self.policies, catalog)
         self.catalog = catalog
-        self._enrollment: PolicySet | LayeredPolicySet | None = None
+        # Keyed by their own relaxed documents: two users whose sets relax alike without the
+        # registration keys may still differ in a condition on them.
+        self._enrollment: dict[tuple[Any, ...], PolicySet | LayeredPolicySet] = {}
         self._single: dict[str, PolicySet] = {}
 
     def enrollment_policies(self, model: AccountModel, user: User) -> PolicySet | LayeredPolicySet:
-        """The set relaxed with the registration keys known (the enrollment check sets them)."""
-        if self._enrollment is None:
-            effective = model.effective(user, model.key_model(user, _REGISTRATION_KEYS))
-            self._enrollment = effective.layers().compile()
-        return self._enrollment
+        """The user's set relaxed with the registration keys known (the enrollment check sets them)."""
+        effective = model.effective(user, model.key_model(user, _REGISTRATION_KEYS))
+        key = effective.key()
+        found = self._enrollment.get(key)
+        if found is None:
+            found = self._enrollment[key] = effective.layers().compile()
+        return found
 
     def allowing(self, identity: list[Applied], request: Request, principal: Principal) -> tuple[str, ...]:
         """The labels of the user's identity policies that, each alone, allow the request."""

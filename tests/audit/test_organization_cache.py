@@ -260,3 +260,91 @@ def test_the_rename_round_trips_a_report(catalog):
     assert alone.users[0].verdict == UNPROTECTED
     assert any(account in exposure.resource for exposure in alone.users[0].exposures)
     assert AUDITED == "audited"
+
+
+# ---------------------------------------------------------------------------------------------
+# Found by review: shapes that sharing once got wrong. Each compares the organization's shared
+# run with every account audited alone (its snapshot as the organization's walk reads it).
+
+
+def _alone(catalog, snapshots, accounts):
+    from mfa_policy.audit.organization import _read
+
+    organization = _organization(*accounts)
+    found = {}
+    for account in accounts:
+        _, snapshot, _ = _read(organization, account, MemoryReader(snapshots), None)
+        report = audit(snapshot, catalog)
+        found.update({(account.account_id, u.user): (u.verdict, [f.kind for f in u.findings]) for u in report.users})
+    return found
+
+
+def _shared(catalog, snapshots, accounts):
+    report = _run(catalog, snapshots, accounts, max_workers=1)
+    return {(e.account.account_id, u.user): (u.verdict, [f.kind for f in u.findings])
+            for e in report.entries for u in e.report.users}
+
+
+_MFA_DENY = {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        # The account ID, or the placeholder, as a JSON number: renaming reaches only strings.
+        {**_MFA_DENY, "StringNotEquals": {"aws:PrincipalAccount": 111111111111}},
+        {**_MFA_DENY, "StringEquals": {"aws:PrincipalAccount": 987654321098}},
+    ],
+)
+def test_an_account_id_written_as_a_number_is_not_renamed_away(catalog, condition):
+    deny = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "NotAction": ["iam:ListUsers"], "Resource": "*", "Condition": condition}]}
+    snapshots = {"111111111111": _snapshot("111111111111", {"allow-all": ALLOW_ALL, "deny": deny})}
+    assert not portable(snapshots["111111111111"])[0]
+    accounts = [_account("111111111111", "ou-ab12-one11111")]
+    assert _shared(catalog, snapshots, accounts) == _alone(catalog, snapshots, accounts)
+
+
+def test_a_date_condition_on_the_account_is_not_renamed_away(catalog):
+    # 111111111111 reads as epoch seconds (a date before 9999); the placeholder does not.
+    allow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*",
+             "Condition": {"ForAnyValue:DateLessThan": {"aws:PrincipalAccount": "200000000000"}}}]}
+    snapshots = {"111111111111": _snapshot("111111111111", {"allow-early": allow})}
+    assert not portable(snapshots["111111111111"])[0]
+    accounts = [_account("111111111111", "ou-ab12-one11111")]
+    assert _shared(catalog, snapshots, accounts) == _alone(catalog, snapshots, accounts)
+
+
+def test_the_enrollment_check_is_keyed_by_its_own_relaxation(catalog):
+    # The same set once the registration keys are relaxed away; B's also denies every enrollment
+    # on a registration-key condition. Each has an enrolled user still carrying the ticket: only A's
+    # ticket opens enrollment (a finding), in either order.
+    from mfa_policy.audit.aws import VIRTUAL, MfaDevice
+
+    tag = {"key": "mfa-enrollment", "value": "allowed"}
+    no_enrollment = {"Effect": "Deny", "Action": ["iam:EnableMFADevice", "iam:CreateVirtualMFADevice"],
+                     "Resource": "*", "Condition": {"StringNotEqualsIfExists": {"iam:RegisterSecurityKey": "never"}}}
+
+    def account(account_id: str, locked: bool) -> AccountSnapshot:
+        document = build_policy_document(account_id, enrollment={"require_tag": tag})
+        if locked:
+            document = {**document, "Statement": [*document["Statement"], no_enrollment]}
+        snapshot = _snapshot(account_id, {"require-mfa": document, "allow-all": ALLOW_ALL})
+        user = dataclasses.replace(snapshot.users[0], tags=(("mfa-enrollment", "allowed"),),
+                                   mfa_devices=(MfaDevice(f"arn:aws:iam::{account_id}:mfa/alice", VIRTUAL),))
+        return dataclasses.replace(snapshot, users=(user,))
+
+    snapshots = {"111111111111": account("111111111111", False), "222222222222": account("222222222222", True)}
+    for order in (("222222222222", "111111111111"), ("111111111111", "222222222222")):
+        accounts = [_account(account_id, "ou-ab12-one11111") for account_id in order]
+        alone = _alone(catalog, snapshots, accounts)
+        assert alone[("111111111111", "alice")][1] == ["open enrollment ticket"]
+        assert alone[("222222222222", "alice")][1] == []
+        assert _shared(catalog, snapshots, accounts) == alone
+
+
+def test_an_empty_shared_store_passed_in_is_the_one_used(catalog):
+    shared = SharedEvaluations()
+    snapshots = {"111111111111": _snapshot("111111111111", {"allow-all": ALLOW_ALL})}
+    _run(catalog, snapshots, [_account("111111111111", "ou-ab12-one11111")], shared=shared)
+    assert len(shared) > 0
