@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mfa_policy.cli.common import BadInput, add_output_format, read_json
+from mfa_policy.cli.common import BadInput, add_output_format, emit, printed, read_json
 
 # Progress is shown on stderr only for accounts with more users than this.
 _PROGRESS_THRESHOLD = 25
@@ -352,25 +352,14 @@ def audit_json(report: Any, catalog_size: int) -> dict[str, Any]:
 
 def _output_report(report: Any, catalog_size: int, args: argparse.Namespace) -> None:
     """The report to stdout, or with ``-o FILE`` to that file; ``--format html`` draws the JSON."""
-    from mfa_policy.cli.verify import _write_output  # explain's -o: one way to write a report
-
     if args.format == "html":
         from mfa_policy.report import render_audit
         from mfa_policy.report.audit import account_entry
 
         text = render_audit([account_entry(audit_json(report, catalog_size))])
     else:
-        import contextlib
-        import io
-
-        buffer = io.StringIO()
-        with contextlib.redirect_stdout(buffer):
-            _print_report(report, catalog_size, args)
-        text = buffer.getvalue()
-    if args.output is None:
-        print(text, end="")
-    else:
-        _write_output(args.output, text)
+        text = printed(lambda: _print_report(report, catalog_size, args))
+    emit(text, args.output)
 
 
 def run_audit(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mfa_policy.cli.common import BadInput
+from mfa_policy.cli.common import BadInput, emit, printed
 
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
 _UNIT_ID = re.compile(r"(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})")
@@ -200,30 +200,18 @@ def organization_json(report: Any, catalog_size: int) -> dict[str, Any]:
 
 def _output(report: Any, catalog_size: int, args: argparse.Namespace) -> None:
     """The organization's report in the format asked, to stdout or with ``-o FILE`` to that file."""
-    import contextlib
-    import io
-
-    from mfa_policy.cli.verify import _write_output  # explain's -o: one way to write a report
-
     if args.format == "html":
         from mfa_policy.report import render_audit
 
         data = organization_json(report, catalog_size)
         text = render_audit(data["accounts"], data["organization"])
+    elif args.format == "json":
+        text = json.dumps(organization_json(report, catalog_size), indent=2) + "\n"
+    elif args.format == "markdown":
+        text = printed(lambda: print_markdown(report, catalog_size))
     else:
-        buffer = io.StringIO()
-        with contextlib.redirect_stdout(buffer):
-            if args.format == "json":
-                print(json.dumps(organization_json(report, catalog_size), indent=2))
-            elif args.format == "markdown":
-                print_markdown(report, catalog_size)
-            else:
-                print_text(report, catalog_size)
-        text = buffer.getvalue()
-    if args.output is None:
-        print(text, end="")
-    else:
-        _write_output(args.output, text)
+        text = printed(lambda: print_text(report, catalog_size))
+    emit(text, args.output)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,6 +13,35 @@ class BadInput(Exception):
     """Input the command cannot use (a file, a flag combination): the message is printed, exit 2."""
 
 
+def write_output(path: str, text: str) -> None:
+    """Write a report to ``-o FILE``; ``BadInput`` naming the flag when the file cannot be written."""
+    from pathlib import Path
+
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise BadInput(f"--output: cannot write {path}: {error.strerror or error}") from None
+
+
+def emit(text: str, output: str | None) -> None:
+    """A report to stdout, or with ``-o FILE`` (``output``) to that file."""
+    if output is None:
+        print(text, end="")
+    else:
+        write_output(output, text)
+
+
+def printed(print_report: Callable[[], Any]) -> str:
+    """What ``print_report`` prints, as text (so that ``-o`` can write it instead)."""
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        print_report()
+    return buffer.getvalue()
+
+
 def read_json(name: str, what: str) -> object:
     """The JSON content of file ``name``; ``BadInput`` naming ``what`` (a flag) when it cannot be read."""
     import json

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mfa_policy.cli.common import BadInput, add_output_format
+from mfa_policy.cli.common import BadInput, add_output_format, write_output
 
 
 def _self_service(text: str) -> tuple[str, ...]:
@@ -378,11 +378,7 @@ def _explain_markdown_to_file(args: argparse.Namespace) -> int:
     return code
 
 
-def _write_output(path: str, text: str) -> None:
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise BadInput(f"--output: cannot write {path}: {error.strerror or error}") from None
+_write_output = write_output  # one way to write a report, shared with audit
 
 
 def _print_markdown_table(title: str, header: str, label: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
