@@ -144,8 +144,9 @@ class OrganizationReport:
 
     @property
     def exit_code(self) -> int:
-        """2 when an account could not be audited (it wins), 1 when one fails, else 0."""
-        if self.by_status(FAILED):
+        """2 when an account could not be audited (it wins) or none was (nothing was decided: not
+        a pass), 1 when one fails, else 0."""
+        if self.by_status(FAILED) or not self.by_status(AUDITED):
             return 2
         return 1 if self.failing else 0
 
@@ -201,6 +202,19 @@ def select(
             )
         chosen = [account for account in chosen if any(unit in account.path for unit in units)]
     return chosen
+
+
+def check_plan_targets(organization: Organization, plan: OrganizationPlan) -> None:
+    """Raises ``FilterError`` when the plan's SCP targets name a root, OU or account the
+    organization does not have: such a preview would change nothing, silently."""
+    known = {*organization.units, *(account.account_id for account in organization.accounts)}
+    unknown = [target for target in plan.targets if target not in known]
+    if unknown:
+        raise FilterError(
+            f"{plan.name}: its organization.targets {', '.join(unknown)} are not in organization "
+            f"{organization.organization_id}: the preview would attach its SCP nowhere; expected the root's ID "
+            "(r-...), OU IDs (ou-...) or account IDs of this organization"
+        )
 
 
 def audit_organization(

@@ -423,8 +423,12 @@ def audit(
         ticket_findings: tuple[Finding, ...] = ()
         if verdict in (MUST_ENROLL, LOCKED_OUT) and not effective.unproven:
             policies = evaluations[effective.key()].enrollment_policies(model, user)
-            more_notes += _enrollment_notes(_enrollable(policies, principal))
             ticket = _enrollment_ticket(policies, principal, effective)
+            # A closed ticket is what stops enrollment: say what the user can enroll once it opens.
+            opened = principal
+            if ticket.tag is not None and ticket.state == CLOSED:
+                opened = _retagged(principal, ticket.tag, True)
+            more_notes += _enrollment_notes(_enrollable(policies, opened))
             more_notes += ticket.notes(user.name)
         elif user.mfa_devices and not effective.unproven and effective.key() in evaluations:
             policies = evaluations[effective.key()].enrollment_policies(model, user)
@@ -617,8 +621,18 @@ def _enrollment_ticket(
         return EnrollmentTicket(None, None, networks)
     for tag in ticket_tags(documents):
         if _gates(policies, principal, tag, CONSOLE):
-            return EnrollmentTicket(tag, OPEN if _enrollable(policies, principal) else CLOSED, networks)
+            state = OPEN if _enrollable(policies, principal) else CLOSED
+            return EnrollmentTicket(_as_carried(tag, principal), state, networks)
     return EnrollmentTicket(None, None, networks)
+
+
+def _as_carried(tag: TicketTag, principal: Principal) -> TicketTag:
+    """The tag with its key spelled as the user carries it (IAM compares tag keys without case, but
+    the command that removes it is best given the key as stored)."""
+    for key in principal.tags or {}:
+        if key.lower() == tag.key.lower():
+            return TicketTag(key, tag.value)
+    return tag
 
 
 def _open_tickets(
@@ -633,6 +647,6 @@ def _open_tickets(
             continue
         for context in (KEYS, CONSOLE):
             if _enrollable(policies, principal, context) and _gates(policies, principal, tag, context):
-                found.append(tag)
+                found.append(_as_carried(tag, principal))
                 break
     return found

@@ -271,7 +271,7 @@ def _summary(report: Any) -> str:
         if counts["unprotected"] or counts["will be locked out"]:
             reasons.append("someone is unprotected or will be locked out")
         if report.findings:
-            reasons.append(f"{report.findings} device finding{'s' if report.findings != 1 else ''}")
+            reasons.append(f"{report.findings} user finding{'s' if report.findings != 1 else ''}")
         if report.root is not None and report.root.failing:
             reasons.append(f"the root user ({report.root.reason})")
         verdict = "FAIL: " + "; ".join(reasons)
@@ -431,7 +431,8 @@ def register(commands: Any) -> None:
         help="read a live account: who is protected, unprotected, about to be locked out",
         description="Read one AWS account (read-only calls) and decide, for every IAM user, whether its "
         "policies enforce MFA, with the verifier's evaluator over every AWS action. Exit 0: nobody is "
-        "unprotected or about to be locked out; 1: someone is; 2: bad input or an AWS error. "
+        "unprotected or about to be locked out, no user has a finding, the root user passes; 1: otherwise; "
+        "2: bad input or an AWS error (with --organization: also an account that could not be audited). "
         "Needs the audit extra (boto3): see the README's installing section.",
     )
     audit.add_argument("--profile", help="AWS profile to read the account with (default: the usual chain)")

@@ -60,17 +60,20 @@ def check_flags(args: argparse.Namespace) -> None:
         given = [f"--{name.replace('_', '-')}" for name in ORGANIZATION_FLAGS if getattr(args, name) is not None]
         if given:
             raise BadInput(
-                f"{', '.join(given)} only apply with --organization (audit every account of an organization)"
+                f"{', '.join(given)} only appl{'y' if len(given) > 1 else 'ies'} with --organization "
+                "(audit every account of an organization)"
             )
         return
+    why = {
+        "--scp": "the SCPs of each account's path are read from AWS Organizations",
+        "--organization-profile": "the organization is read with --profile (the management account or a delegated "
+        "administrator)",
+        "--groups": "preview a guardrail over the organization with --stack <organization stack>",
+    }
     for flag, value in (("--scp", args.scp), ("--organization-profile", args.organization_profile),
                         ("--groups", args.groups)):
         if value:
-            raise BadInput(
-                f"{flag} does not apply with --organization: the SCPs of each account's path are read from AWS "
-                "Organizations with --profile (the management account or a delegated administrator); preview the "
-                "guardrail with --stack <organization stack>"
-            )
+            raise BadInput(f"{flag} does not apply with --organization: {why[flag]}")
 
 
 def _organization_plan(args: argparse.Namespace) -> Any:
@@ -143,7 +146,13 @@ def run_organization_audit(args: argparse.Namespace, devices: Any) -> int:
     """Read the organization, audit the selected accounts, print the report; the exit code."""
     from mfa_policy.audit.aws import AuditError
     from mfa_policy.audit.aws_organization import DEFAULT_ROLE_NAME, AwsAccountReader
-    from mfa_policy.audit.organization import DEFAULT_MAX_WORKERS, FilterError, audit_organization, select
+    from mfa_policy.audit.organization import (
+        DEFAULT_MAX_WORKERS,
+        FilterError,
+        audit_organization,
+        check_plan_targets,
+        select,
+    )
     from mfa_policy.verifier.catalog import load_catalog
 
     plan = _organization_plan(args)
@@ -168,6 +177,8 @@ def run_organization_audit(args: argparse.Namespace, devices: Any) -> int:
         return 2
     try:
         accounts = select(organization, args.accounts, args.ou)
+        if plan is not None:
+            check_plan_targets(organization, plan)
     except FilterError as error:
         raise BadInput(str(error)) from None
     filters = {"accounts": list(args.accounts or []), "ou": list(args.ou or [])}
@@ -223,7 +234,8 @@ def _headline(report: Any, catalog_size: int) -> str:
     users = sum(report.counts().values())
     return (
         f"MFA audit of organization {report.organization_id} (management account {report.management_account_id}), "
-        f"{report.scenario}: {len(report.entries)} accounts ({counts['audited']} audited, {counts['failed']} "
+        f"{report.scenario}: {len(report.entries)} account{'s' if len(report.entries) != 1 else ''} "
+        f"({counts['audited']} audited, {counts['failed']} "
         f"failed, {counts['skipped']} skipped), {users} users, {report.policy_sets} distinct policy sets evaluated "
         f"over {catalog_size} AWS actions"
     )
@@ -303,6 +315,8 @@ def _summary(report: Any) -> str:
     reasons = []
     if failed:
         reasons.append(f"{failed} account{'s' if failed != 1 else ''} could not be audited")
+    elif not audited:
+        reasons.append("no account was audited (every selected account was skipped): nothing was decided")
     if failing:
         why = []
         users = sum(1 for entry in report.entries if entry.report and any(u.failing for u in entry.report.users))
@@ -311,7 +325,8 @@ def _summary(report: Any) -> str:
             why.append(f"{users} with users unprotected or about to be locked out (or with findings)")
         if roots:
             why.append(f"{roots} with a failing root user")
-        reasons.append(f"{len(failing)} account{'s' if len(failing) != 1 else ''} fail ({', '.join(failing)}): "
+        many = len(failing) != 1
+        reasons.append(f"{len(failing)} account{'s' if many else ''} fail{'' if many else 's'} ({', '.join(failing)}): "
                        + ", ".join(why))
     verdict = "FAIL: " + "; ".join(reasons) if reasons else "OK: nobody is unprotected or about to be locked out"
     return f"Summary over {audited} audited account{'s' if audited != 1 else ''}: {parts}. {verdict}"

@@ -137,7 +137,7 @@ def summary_line(audit: Mapping[str, Any]) -> str:
         if counts.get("unprotected") or counts.get("will be locked out"):
             reasons.append("someone is unprotected or will be locked out")
         if audit["findings"]:
-            reasons.append(f"{audit['findings']} device finding{'s' if audit['findings'] != 1 else ''}")
+            reasons.append(f"{audit['findings']} user finding{'s' if audit['findings'] != 1 else ''}")
         root = audit.get("root")
         if root is not None and root["failing"]:
             reasons.append(f"the root user ({root['reason']})")

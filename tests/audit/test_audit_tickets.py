@@ -77,16 +77,19 @@ def test_the_ticket_is_read_from_the_policies_and_open_or_closed_by_the_user_tag
         "enrollment closed until an administrator opens it (tag mfa-enrollment=allowed): "
         "aws iam tag-user --user-name newcomer --tags Key=mfa-enrollment,Value=allowed"
     ) in users["newcomer"].notes
-    # Closed: the policies let the user enroll nothing alone, and the notes say so too.
-    assert any(note.startswith("cannot enroll alone") for note in users["newcomer"].notes)
+    # Closed: the ticket is what stops enrollment, so the notes do not also say that an
+    # administrator must assign the device (with the ticket the user enrolls alone).
+    assert not any(note.startswith("cannot enroll alone") for note in users["newcomer"].notes)
     assert users["ticketed"].enrollment.state == OPEN
     assert (
         "enrollment open: the user carries the enrollment ticket (tag mfa-enrollment=allowed); remove it once a "
         "device is enrolled: aws iam untag-user --user-name ticketed --tag-keys mfa-enrollment"
     ) in users["ticketed"].notes
     assert users["wrong-value"].enrollment.state == CLOSED
-    # IAM compares tag keys without case: the tag under another spelling opens enrollment too.
+    # IAM compares tag keys without case: the tag under another spelling opens enrollment too, and
+    # the command that closes it names the key as the user carries it.
     assert users["other-case"].enrollment.state == OPEN
+    assert "aws iam untag-user --user-name other-case --tag-keys MFA-Enrollment" in users["other-case"].notes[-1]
     assert users["ticketed"].as_dict()["enrollment"] == {
         "state": OPEN,
         "ticketTag": TAG,

@@ -208,4 +208,4 @@ def test_findings_fail_the_report_and_appear_in_every_format():
     assert ann.as_dict()["findings"] == [{"kind": NOT_PHISHING_RESISTANT, "message": ann.findings[0].message,
                                           "device": phone.serial}]
     assert report.device_requirement == "--mfa-devices security_keys"
-    assert "FAIL: 1 device finding" in _summary(report)
+    assert "FAIL: 1 user finding" in _summary(report)

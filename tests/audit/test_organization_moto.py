@@ -274,12 +274,16 @@ def test_filters(org, credentials_env, capsys):
     assert ids == {org.accounts["prod"], org.accounts["stage"], org.accounts["dev"]}
     code, out, err = _run(capsys, org, "--ou", "ou-abcd-nothere1")
     assert code == 2 and out == ""
+    # Only a suspended account selected: nothing was audited, which is not a pass.
+    code, out, _ = _run(capsys, org, "--no-resource-policies", "--accounts", org.accounts["closed"])
+    assert code == 2
+    assert "FAIL: no account was audited (every selected account was skipped): nothing was decided" in out
     assert "--ou: ou-abcd-nothere1 not in organization" in err
 
 
 def test_flags_are_checked_before_anything(org, credentials_env, capsys):
     assert main(["audit", "--accounts", "111122223333"]) == 2
-    assert "--accounts only apply with --organization" in capsys.readouterr().err
+    assert "--accounts only applies with --organization" in capsys.readouterr().err
     assert main(["audit", "--organization", "--scp", "x.json"]) == 2
     assert "--scp does not apply with --organization" in capsys.readouterr().err
     with pytest.raises(SystemExit):
@@ -342,6 +346,11 @@ def test_stack_preview_over_the_organization(org, credentials_env, capsys, tmp_p
     (tmp_path / "Pulumi.single.yaml").write_text("config:\n  mfa-policy:groups: [developers]\n")
     assert main(["audit", "--organization", "--stack", "single", "--cwd", str(tmp_path)]) == 2
     assert "sets no mfa-policy:organization" in capsys.readouterr().err
+    # The repository's Pulumi.org.yaml names OUs of another organization: a preview that would
+    # attach its SCP nowhere is refused, not silently the organization as it stands.
+    code, out, err = _run(capsys, org, "--no-resource-policies", "--stack", "org", "--cwd", str(ROOT))
+    assert code == 2 and out == ""
+    assert "stack org: its organization.targets ou-a1b2-workload1, ou-a1b2-sandbox01, 444455556666 are not in " in err
 
 
 def test_the_role_name_is_the_one_assumed(org, credentials_env, catalog):
