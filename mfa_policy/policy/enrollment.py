@@ -36,7 +36,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mfa_policy.policy.validation import InvalidInputError
+from mfa_policy.policy.validation import InvalidInputError, check_fields
 
 # The tag an administrator sets on a user to open their enrollment; it reads as a sentence in the
 # IAM console's Tags tab: "mfa-enrollment: allowed".
@@ -166,8 +166,9 @@ def enrollment_gates(value: Any, key: str = "enrollment", *, camel_case: bool = 
         f"an object with {fields[0]} ({{key, value}}: the tag the user must carry; defaults "
         f"{DEFAULT_TAG_KEY!r} and {DEFAULT_TAG_VALUE!r}) and/or {fields[1]} (a list of networks), at least one"
     )
-    if not isinstance(value, Mapping) or not set(value) <= set(fields):
+    if not isinstance(value, Mapping):
         raise InvalidInputError(key, value, rule)
+    check_fields(value, key, fields)
     present = {name: value[name] for name in fields if value.get(name) is not None}
     if not present:
         raise InvalidInputError(key, value, rule)
@@ -175,10 +176,11 @@ def enrollment_gates(value: Any, key: str = "enrollment", *, camel_case: bool = 
     if fields[0] in present:
         spec = present[fields[0]]
         tag_key = f"{key}.{fields[0]}"
-        if not isinstance(spec, Mapping) or not set(spec) <= set(_TAG_FIELDS):
+        if not isinstance(spec, Mapping):
             raise InvalidInputError(
                 tag_key, spec, f"an object {{key, value}} (defaults {DEFAULT_TAG_KEY!r} and {DEFAULT_TAG_VALUE!r})"
             )
+        check_fields(spec, tag_key, tuple(_TAG_FIELDS))
         name = spec.get("key")
         text = spec.get("value")
         tag = (

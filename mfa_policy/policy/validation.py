@@ -7,6 +7,7 @@ came from: the key, the value given, and what is allowed.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
@@ -341,3 +342,15 @@ def check_scp_name(value: Any, key: str = "scp_name") -> str:
     if not isinstance(value, str) or not 1 <= len(value) <= _SCP_NAME_MAX or not value.isprintable():
         raise InvalidInputError(key, value, f"1-{_SCP_NAME_MAX} printable characters")
     return value
+
+
+def check_fields(value: Mapping[str, Any], key: str, fields: Sequence[str]) -> None:
+    """An unknown field of a config or argument object is an error naming it (``key.field``), with
+    the field it probably meant."""
+    for field in value:
+        if field not in fields:
+            close = difflib.get_close_matches(str(field), list(fields), n=1) or [
+                name for name in fields if name.lower() == str(field).lower()
+            ]
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise InvalidInputError(f"{key}.{field}", value[field], f"a field of {key}{hint}: {', '.join(fields)}")

@@ -28,6 +28,7 @@ from mfa_policy.policy.validation import (
     check_call_as,
     check_certification_needs_security_keys,
     check_choices,
+    check_fields,
     check_group_names,
     check_iam_name,
     check_max_mfa_age,
@@ -226,15 +227,7 @@ def _account_entry(entry: Any, where: str) -> AccountTarget:
 
 def _check_fields(value: Mapping[str, Any], where: str, fields: list[str]) -> None:
     """An unknown field of a config object is an error naming it, with the field it probably meant."""
-    for field in value:
-        if field not in fields:
-            close = difflib.get_close_matches(str(field), fields, n=1) or [
-                name for name in fields if name.lower() == str(field).lower()
-            ]
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            raise InvalidInputError(
-                f"{where}.{field}", value[field], f"a field of {where}{hint}: {', '.join(fields)}"
-            )
+    check_fields(value, where, fields)
 
 
 def read_accounts(get: Callable[[str], str | None]) -> tuple[AccountTarget, ...]:

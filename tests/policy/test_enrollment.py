@@ -237,9 +237,11 @@ BAD = [
     ({}, "enrollment", "at least one"),
     ({"require_tag": None, "source_ips": None}, "enrollment", "at least one"),
     ("mfa-enrollment", "enrollment", "an object"),
-    ({"requireTag": {}}, "enrollment", "require_tag"),  # Python spells it require_tag
+    # Python spells it require_tag: the unknown field is named, with a suggestion.
+    ({"requireTag": {}}, "enrollment.requireTag", "a field of enrollment (did you mean require_tag?)"),
     ({"require_tag": "mfa-enrollment"}, "enrollment.require_tag", "{key, value}"),
-    ({"require_tag": {"name": "x"}}, "enrollment.require_tag", "{key, value}"),
+    ({"require_tag": {"name": "x"}}, "enrollment.require_tag.name", "a field of enrollment.require_tag: key, value"),
+    ({"require_tag": {"Key": "x"}}, "enrollment.require_tag.Key", "(did you mean key?)"),
     ({"require_tag": {"key": "aws:enroll"}}, "enrollment.require_tag.key", "not starting with 'aws:'"),
     ({"require_tag": {"key": "AWS:enroll"}}, "enrollment.require_tag.key", "not starting with 'aws:'"),
     ({"require_tag": {"key": ""}}, "enrollment.require_tag.key", "1-128"),

@@ -48,7 +48,9 @@ def test_an_object_key_like_the_others():
         ("not json", "mfa-policy:enrollment", "an object with requireTag"),
         ("{}", "mfa-policy:enrollment", "at least one"),
         ('["203.0.113.0/24"]', "mfa-policy:enrollment", "an object with requireTag"),
-        ('{"source_ips": ["203.0.113.0/24"]}', "mfa-policy:enrollment", "sourceIps"),  # YAML spells it sourceIps
+        # YAML spells it sourceIps; a field in another case gets the suggestion too.
+        ('{"source_ips": ["203.0.113.0/24"]}', "mfa-policy:enrollment.source_ips", "(did you mean sourceIps?)"),
+        ('{"requiretag": {}}', "mfa-policy:enrollment.requiretag", "(did you mean requireTag?)"),
         ('{"requireTag": {"key": "aws:x"}}', "mfa-policy:enrollment.requireTag.key", "not starting with 'aws:'"),
         ('{"requireTag": {"value": 1}}', "mfa-policy:enrollment.requireTag.value", "an IAM tag value"),
         ('{"requireTag": "yes"}', "mfa-policy:enrollment.requireTag", "{key, value}"),
