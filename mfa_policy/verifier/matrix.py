@@ -18,6 +18,7 @@ from typing import Any
 
 from mfa_policy.policy.document import SELF_SERVICE
 from mfa_policy.verifier.catalog import CatalogAction
+from mfa_policy.verifier.enrollment_ticket import TicketRequest
 from mfa_policy.verifier.evaluation import (
     Deciding,
     Decision,
@@ -444,13 +445,14 @@ def _ticket_grid(
     devices = tuple(intent.arn(f"mfa/{name}") for name in DEVICE_NAMES)
     # EnableMFADevice as the intended device type enrolls (a TOTP device, or a security key's Create).
     registration = next(r for r in verifier.registrations if r.enrolls)
-    rows = []
+    rows: list[dict[str, Any]] = []
     # (row, action, whose -> resources, the ticket request)
-    requests = []
+    requests: list[tuple[str, str, dict[str, tuple[str, ...]], TicketRequest]] = []
     for number, request in enumerate(shown, start=1):
         group = f"the ticket: {request.label}" if request.ticket else f"without the ticket: {request.label}"
         for action, where in ticket_steps(intent):
             row = f"ticket-{number}:{action}"
+            by_whose: dict[str, tuple[str, ...]]
             if where == "own user":
                 by_whose = {OWN: intent.own_user_arns(), OTHER: intent.other_user_arns()}
                 place = "on alice's user (another user's: bob's)"
