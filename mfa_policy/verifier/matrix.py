@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from mfa_policy.policy.document import SELF_SERVICE
@@ -387,10 +388,7 @@ def _enrollment_grid(
             "description": "iam:CreateVirtualMFADevice on a device of any name",
         }
     ]
-    # (row, action, whose -> resources, the registration or None)
-    requests: list[tuple[str, str, dict[str, tuple[str, ...]], Registration | None]] = [
-        ("virtual-device", "iam:CreateVirtualMFADevice", {OWN: devices, OTHER: ()}, None)
-    ]
+    requests: list[_Requests] = [("virtual-device", "iam:CreateVirtualMFADevice", {OWN: devices, OTHER: ()}, _as_is)]
     for registration in verifier.registrations:
         rows.append(
             {
@@ -401,22 +399,50 @@ def _enrollment_grid(
             }
         )
         users = {OWN: intent.own_user_arns(), OTHER: intent.other_user_arns()}
-        requests.append((registration.name, "iam:EnableMFADevice", users, registration))
+        requests.append((registration.name, "iam:EnableMFADevice", users, partial(_registered, registration)))
+    policy_sets = _tallied_policy_sets(verifier, "Enrollment by device type", rows, requests, contexts, columns, names)
+    return {"rows": rows, "policySets": policy_sets}
+
+
+# A grid's requests of one row: (row, action, whose -> resources, what the request adds to the
+# base context it is sent in).
+_Requests = tuple[str, str, dict[str, tuple[str, ...]], Callable[[RequestContext], RequestContext]]
+
+
+def _as_is(context: RequestContext) -> RequestContext:
+    return context
+
+
+def _registered(registration: Registration, context: RequestContext) -> RequestContext:
+    return registration_context(context, registration)
+
+
+def _tallied_policy_sets(
+    verifier: Verifier,
+    title: str,
+    rows: list[dict[str, Any]],
+    requests: list[_Requests],
+    contexts: list[RequestContext],
+    columns: list[dict[str, Any]],
+    names: _StatementNames,
+) -> list[dict[str, Any]]:
+    """The cells of a small grid (enrollment by device type, with and without the ticket) for each
+    policy set: every request decided in every context, counted per cell with its deciders."""
     policy_sets = []
-    for policies, (title, description) in POLICY_SETS.items():
+    for policies, (set_title, description) in POLICY_SETS.items():
         policy_set = verifier.policy_sets[policies]
         tallies: dict[tuple[str, str], _Tally] = {}
-        for row, action, by_whose, variant in requests:
+        for row, action, by_whose, adapt in requests:
             for context in contexts:
-                request = context if variant is None else registration_context(context, variant)
+                sent = adapt(context)
                 for whose, resources in by_whose.items():
                     for resource in resources:
-                        deciding = deciding_statement(policy_set, action, resource, request.values)
+                        deciding = deciding_statement(policy_set, action, resource, sent.values)
                         tallies.setdefault((row, f"{context.name} / {whose}"), _Tally()).add(deciding)
         policy_sets.append(
             {
                 "id": policies,
-                "title": f"Enrollment by device type, {title[0].lower()}{title[1:]}",
+                "title": f"{title}, {set_title[0].lower()}{set_title[1:]}",
                 "description": description,
                 "cells": [
                     _cell(row["id"], column["id"], tallies.get((row["id"], column["id"])), names, policies)
@@ -425,7 +451,7 @@ def _enrollment_grid(
                 ],
             }
         )
-    return {"rows": rows, "policySets": policy_sets}
+    return policy_sets
 
 
 def _ticket_grid(
@@ -447,7 +473,7 @@ def _ticket_grid(
     registration = next(r for r in verifier.registrations if r.enrolls)
     rows: list[dict[str, Any]] = []
     # (row, action, whose -> resources, the ticket request)
-    requests: list[tuple[str, str, dict[str, tuple[str, ...]], TicketRequest]] = []
+    requests: list[_Requests] = []
     for number, request in enumerate(shown, start=1):
         group = f"the ticket: {request.label}" if request.ticket else f"without the ticket: {request.label}"
         for action, where in ticket_steps(intent):
@@ -469,30 +495,17 @@ def _ticket_grid(
                     "ticket": request.ticket,
                 }
             )
-            requests.append((row, action, by_whose, request))
-    policy_sets = []
-    for policies, (title, description) in POLICY_SETS.items():
-        policy_set = verifier.policy_sets[policies]
-        tallies: dict[tuple[str, str], _Tally] = {}
-        for row, action, by_whose, request in requests:
-            for context in contexts:
-                sent = verifier.with_request(context, request)
-                if action == "iam:EnableMFADevice":
-                    sent = registration_context(sent, registration)
-                for whose, resources in by_whose.items():
-                    for resource in resources:
-                        deciding = deciding_statement(policy_set, action, resource, sent.values)
-                        tallies.setdefault((row, f"{context.name} / {whose}"), _Tally()).add(deciding)
-        policy_sets.append(
-            {
-                "id": policies,
-                "title": f"Enrollment with and without the ticket, {title[0].lower()}{title[1:]}",
-                "description": description,
-                "cells": [
-                    _cell(row["id"], column["id"], tallies.get((row["id"], column["id"])), names, policies)
-                    for row in rows
-                    for column in columns
-                ],
-            }
-        )
+            adapt = partial(_with_ticket_request, verifier, request, action, registration)
+            requests.append((row, action, by_whose, adapt))
+    title = "Enrollment with and without the ticket"
+    policy_sets = _tallied_policy_sets(verifier, title, rows, requests, contexts, columns, names)
     return {"carried": shown[0].label, "rows": rows, "policySets": policy_sets}
+
+
+def _with_ticket_request(
+    verifier: Verifier, request: TicketRequest, action: str, registration: Registration, context: RequestContext
+) -> RequestContext:
+    """``context`` with the tag and source IP of ``request``; ``iam:EnableMFADevice`` as the
+    intended device type enrolls."""
+    sent = verifier.with_request(context, request)
+    return registration_context(sent, registration) if action == "iam:EnableMFADevice" else sent
