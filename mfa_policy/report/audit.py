@@ -27,18 +27,120 @@ USER_FIELDS = frozenset({
 })
 
 
-# The entry fields the page draws in their own places; any other (an organization report's
-# per-account summary: the SCPs applied, ...) is listed under the account's heading.
-ENTRY_FIELDS = frozenset({"id", "name", "ouPath", "status", "reason", "audit"})
+# The entry fields the page draws in their own places (an organization report's per-account
+# fields among them: ``entry_facts`` words them; the root user, the counts, the SCPs and whether
+# it fails are the account's audit's, drawn once from there); any other is listed under the
+# account's heading as it comes (``other_fields``).
+ENTRY_FIELDS = frozenset({
+    "id", "name", "ouPath", "status", "reason", "audit",
+    "state", "ouIds", "managementAccount", "scpsApplied", "serviceControlPolicies", "planned", "sharedPolicySets",
+    "failing", "summary", "root",
+})
+
+# The organization's fields (``audit --organization --format json``'s ``organization``) the
+# header draws (``organization_facts``); its ``summary`` and ``failing`` are the page's totals and
+# summary line. Any other is listed as it comes.
+ORGANIZATION_FIELDS = frozenset({
+    "id", "managementAccountId", "caller", "roleName", "scenario", "filters", "accounts", "summary",
+    "policySetsEvaluated", "failing", "exitCode",
+})
+# What each exit code of ``audit --organization`` means (docs/audit.md, "Exit codes").
+EXIT_CODES = {
+    0: "every audited account passes",
+    1: "an audited account fails (a user unprotected or about to be locked out, a finding, or a failing root user)",
+    2: "an account could not be audited",
+}
+# An account's status in the organization's counts, in words where the JSON's word is terse.
+STATUS_WORDS = {"failed": "failed (could not be audited)"}
+# The organization's filters as the flags that set them.
+FILTER_FLAGS = {"accounts": "--accounts", "ou": "--ou"}
+# A value the audit could not read (JSON null), as the page says it.
+UNKNOWN = "unknown"
 
 
-def other_fields(item: Mapping[str, Any], known: frozenset[str] = ENTRY_FIELDS) -> list[dict[str, str]]:
-    """``[{name, text}]``: the fields of ``item`` not in ``known`` that hold something, as text."""
+def _empty(value: Any) -> bool:
+    return value in ([], {}, "", ()) or (isinstance(value, Mapping) and all(_empty(item) for item in value.values()))
+
+
+def other_fields(item: Mapping[str, Any], known: frozenset[str] = ENTRY_FIELDS) -> list[dict[str, Any]]:
+    """``[{name, text, lines}]``: the fields of ``item`` not in ``known`` that hold something.
+
+    ``text`` is the value on one line; ``lines`` an object's ``key: value`` lines (one level
+    deeper: on one line each), empty for any other value. Empty values (and objects of nothing
+    but empty values) are left out; a null reads ``unknown``, never as a programming language's
+    spelling of it."""
     return [
-        {"name": name, "text": _plain(value)}
+        {
+            "name": name,
+            "text": _plain(value),
+            "lines": [f"{key}: {_plain(inner)}" for key, inner in value.items() if not _empty(inner)]
+            if isinstance(value, Mapping)
+            else [],
+        }
         for name, value in item.items()
-        if name not in known and value not in (None, [], {}, "")
+        if name not in known and value is not None and not _empty(value)
     ]
+
+
+def organization_facts(organization: Mapping[str, Any]) -> list[dict[str, str]]:
+    """``[{name, text}]``: the organization's header lines, from its JSON (the fields it lacks
+    are left out): the scenario, the accounts audited/failed/skipped, the filters (only when
+    given), who read it with which role, the policy sets evaluated, and the exit code in words."""
+    facts = []
+    if organization.get("scenario"):
+        facts.append({"name": "Scenario", "text": str(organization["scenario"])})
+    counts = organization.get("accounts")
+    if isinstance(counts, Mapping):
+        total = sum(count for count in counts.values() if isinstance(count, int))
+        parts = ", ".join(f"{count:,} {STATUS_WORDS.get(status, status)}" for status, count in counts.items())
+        facts.append({"name": "Accounts", "text": f"{total:,} ({parts})" if parts else f"{total:,}"})
+    filters = organization.get("filters")
+    if isinstance(filters, Mapping):
+        given = [
+            f"{FILTER_FLAGS.get(name, name)} {_plain(value)}" for name, value in filters.items() if not _empty(value)
+        ]
+        if given:
+            facts.append({"name": "Filters", "text": "; ".join(given)})
+    if organization.get("caller"):
+        role = f", the accounts through the role {organization['roleName']}" if organization.get("roleName") else ""
+        facts.append({"name": "Read by", "text": f"{organization['caller']}{role}"})
+    if organization.get("policySetsEvaluated") is not None:
+        facts.append(
+            {"name": "Policy sets", "text": f"{organization['policySetsEvaluated']:,} distinct policy sets evaluated"}
+        )
+    code = organization.get("exitCode")
+    if code is not None:
+        meaning = EXIT_CODES.get(code)
+        facts.append({"name": "Exit code", "text": f"{code}: {meaning}" if meaning else str(code)})
+    return facts
+
+
+def entry_facts(entry: Mapping[str, Any]) -> list[str]:
+    """An organization's account in words, from its entry's own fields (an audited account's SCPs,
+    root user and counts are its audit's, drawn from there): its state when not active, its OU IDs,
+    what a preview added, and whether its policy sets were shared with other accounts."""
+    facts = []
+    state = entry.get("state")
+    if state and state != "ACTIVE":
+        facts.append(f"AWS state: {state}")
+    if entry.get("ouIds"):
+        facts.append(f"OU IDs: {' / '.join(str(unit) for unit in entry['ouIds'])}")
+    if entry.get("planned"):
+        facts.append(f"planned by the preview: {_plain(entry['planned'])}")
+    if entry.get("audit") is not None and entry.get("sharedPolicySets") is not None:
+        facts.append(
+            "policy sets shared with other accounts"
+            if entry["sharedPolicySets"]
+            else "policy sets evaluated under the account's own ID (not shared with other accounts)"
+        )
+    return facts
+
+
+def root_details(root: Mapping[str, Any]) -> str:
+    """The root user's credentials as read: ``password: unknown, active access keys: 0, MFA: no``
+    (a value the audit could not read is ``unknown``)."""
+    named = (("password", "password"), ("activeAccessKeys", "active access keys"), ("mfa", "MFA device"))
+    return ", ".join(f"{label}: {_plain(root[key])}" for key, label in named if key in root)
 
 
 def account_entry(audit: Mapping[str, Any]) -> dict[str, Any]:
@@ -113,11 +215,13 @@ def _finding_text(finding: Any) -> str:
 
 
 def _plain(value: Any) -> str:
-    """A JSON value as a line of text."""
+    """A JSON value as a line of text: empty values inside it left out, null as ``unknown``."""
+    if value is None:
+        return UNKNOWN
     if isinstance(value, Mapping):
-        return ", ".join(f"{key}: {_plain(item)}" for key, item in value.items())
+        return ", ".join(f"{key}: {_plain(item)}" for key, item in value.items() if not _empty(item))
     if isinstance(value, list | tuple):
-        return ", ".join(_plain(item) for item in value)
+        return ", ".join(_plain(item) for item in value if not _empty(item))
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)

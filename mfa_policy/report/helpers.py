@@ -121,6 +121,9 @@ FILTERS = {
     "resource_policy_line": audit.resource_policy_line,
     "counts_text": audit.counts_text,
     "other_fields": audit.other_fields,
+    "organization_facts": audit.organization_facts,
+    "entry_facts": audit.entry_facts,
+    "root_details": audit.root_details,
 }
 GLOBALS = {
     "STATES": STATES,
@@ -130,4 +133,5 @@ GLOBALS = {
     "STATE_SLUGS": STATE_SLUGS,
     "SHOWN_COUNTEREXAMPLES": SHOWN_COUNTEREXAMPLES,
     "BAR_WIDTH": BAR_WIDTH,
+    "ORGANIZATION_FIELDS": audit.ORGANIZATION_FIELDS,
 }

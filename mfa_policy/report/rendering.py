@@ -101,7 +101,9 @@ def render_audit(accounts: Sequence[Mapping[str, Any]], organization: Mapping[st
     from mfa_policy.report.audit import audit_page
 
     page = audit_page(accounts, organization)
-    if len(accounts) == 1:
+    if organization and organization.get("id"):
+        title = f"MFA audit of organization {organization['id']}"
+    elif len(accounts) == 1:
         title = f"MFA audit of account {accounts[0]['id']}"
     else:
         title = f"MFA audit of {len(accounts)} accounts"

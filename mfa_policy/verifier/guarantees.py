@@ -983,7 +983,7 @@ def decision_matrix(verifier: Verifier) -> dict[str, Any]:
     return {"columns": columns, "tables": tables, "enrollment": enrollment, "ticket": ticket}
 
 
-def _shown_ticket_requests(verifier: Verifier) -> list[TicketRequest]:
+def shown_ticket_requests(verifier: Verifier) -> list[TicketRequest]:
     """The ticket, then each way to miss it by one key: every other tag sample with the ticket's
     source IP, every other source IP sample with the ticket's tag."""
     requests = verifier.ticket_requests()
@@ -997,17 +997,24 @@ def _shown_ticket_requests(verifier: Verifier) -> list[TicketRequest]:
     ]
 
 
+def ticket_steps(intent: Intent) -> list[tuple[str, str]]:
+    """What the enrollment tables show with and without the ticket: the enrollment steps of the
+    bootstrap set (``(action, where)``, as ``Intent.bootstrap``), then ``iam:GetUser``, which stays
+    open without it."""
+    steps = [(action, where) for action, where in intent.bootstrap() if action in ENROLLMENT_ACTIONS]
+    return [*steps, ("iam:GetUser", "own user")]
+
+
 def _ticket_rows(verifier: Verifier, policies: str, contexts: list[RequestContext]) -> list[dict[str, Any]]:
     """With the enrollment option: alice's enrollment steps (and ``iam:GetUser``, which stays open)
     with and without the ticket, per context, on her own user (or device) and on bob's."""
     intent = verifier.intent
     own, other, device = intent.arn("user/alice"), intent.arn("user/bob"), intent.arn("mfa/My Phone")
-    steps = [(a, device if where == "mfa/*" else own) for a, where in intent.bootstrap() if a in ENROLLMENT_ACTIONS]
-    steps.append(("iam:GetUser", own))
+    steps = [(action, device if where == "mfa/*" else own) for action, where in ticket_steps(intent)]
     # EnableMFADevice as the intended device type enrolls: a TOTP device, or a security key's Create.
     registration = next(r for r in verifier.registrations if r.enrolls)
     rows = []
-    for request in _shown_ticket_requests(verifier):
+    for request in shown_ticket_requests(verifier):
         for action, resource in steps:
             cells = {}
             for base in contexts:

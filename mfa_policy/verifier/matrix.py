@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from mfa_policy.policy.document import SELF_SERVICE
 from mfa_policy.verifier.catalog import CatalogAction
+from mfa_policy.verifier.enrollment_ticket import TicketRequest
 from mfa_policy.verifier.evaluation import (
     Deciding,
     Decision,
@@ -37,6 +39,8 @@ from mfa_policy.verifier.guarantees import (
     RequestContext,
     Verifier,
     registration_context,
+    shown_ticket_requests,
+    ticket_steps,
 )
 
 # A cell's requests by state; a cell's own state is one of them, MIXED, or EMPTY (no request).
@@ -300,7 +304,10 @@ def decision_grid(verifier: Verifier) -> dict[str, Any]:
     ``{"rows": [{id, label, description}], "contexts": [{id, label, description}], "columns":
     [{id: "<context> / own|other", context, whose, label, description}], "statements": [legend],
     "policySets": [{id, title, description, cells: [{row, column, state, counts, decidedBy}]}],
-    "enrollment": {"rows": [...], "policySets": [...]}}``. A cell's ``counts`` map each state
+    "enrollment": {"rows": [...], "policySets": [...]}, "ticket": None or {"carried", "rows",
+    "policySets"}}``. With the ``enrollment`` option every request of ``policySets`` and
+    ``enrollment`` carries the ticket (``ticket.carried`` names it); ``ticket`` holds the
+    enrollment steps with it and without it (``_ticket_grid``). A cell's ``counts`` map each state
     (``allowed``, ``explicitDeny``, ``implicitDeny``) to its number of requests; its ``state`` is
     the one state present, ``mixed``, or ``none`` (no request); ``decidedBy`` lists the deciding
     statements with their number of requests (an implicit deny has none).
@@ -353,6 +360,7 @@ def decision_grid(verifier: Verifier) -> dict[str, Any]:
         for policies, (title, description) in POLICY_SETS.items()
     ]
     enrollment = _enrollment_grid(verifier, contexts, columns, names)
+    ticket = _ticket_grid(verifier, contexts, columns, names)
     return {
         "unit": "requests: one AWS action on one of its concrete resources (alice's user at / and at /team/ "
         "count as two)",
@@ -361,6 +369,7 @@ def decision_grid(verifier: Verifier) -> dict[str, Any]:
         "columns": columns,
         "policySets": policy_sets,
         "enrollment": enrollment,
+        "ticket": ticket,
         "statements": names.legend(),
     }
 
@@ -379,10 +388,7 @@ def _enrollment_grid(
             "description": "iam:CreateVirtualMFADevice on a device of any name",
         }
     ]
-    # (row, action, whose -> resources, the registration or None)
-    requests: list[tuple[str, str, dict[str, tuple[str, ...]], Registration | None]] = [
-        ("virtual-device", "iam:CreateVirtualMFADevice", {OWN: devices, OTHER: ()}, None)
-    ]
+    requests: list[_Requests] = [("virtual-device", "iam:CreateVirtualMFADevice", {OWN: devices, OTHER: ()}, _as_is)]
     for registration in verifier.registrations:
         rows.append(
             {
@@ -393,22 +399,50 @@ def _enrollment_grid(
             }
         )
         users = {OWN: intent.own_user_arns(), OTHER: intent.other_user_arns()}
-        requests.append((registration.name, "iam:EnableMFADevice", users, registration))
+        requests.append((registration.name, "iam:EnableMFADevice", users, partial(_registered, registration)))
+    policy_sets = _tallied_policy_sets(verifier, "Enrollment by device type", rows, requests, contexts, columns, names)
+    return {"rows": rows, "policySets": policy_sets}
+
+
+# A grid's requests of one row: (row, action, whose -> resources, what the request adds to the
+# base context it is sent in).
+_Requests = tuple[str, str, dict[str, tuple[str, ...]], Callable[[RequestContext], RequestContext]]
+
+
+def _as_is(context: RequestContext) -> RequestContext:
+    return context
+
+
+def _registered(registration: Registration, context: RequestContext) -> RequestContext:
+    return registration_context(context, registration)
+
+
+def _tallied_policy_sets(
+    verifier: Verifier,
+    title: str,
+    rows: list[dict[str, Any]],
+    requests: list[_Requests],
+    contexts: list[RequestContext],
+    columns: list[dict[str, Any]],
+    names: _StatementNames,
+) -> list[dict[str, Any]]:
+    """The cells of a small grid (enrollment by device type, with and without the ticket) for each
+    policy set: every request decided in every context, counted per cell with its deciders."""
     policy_sets = []
-    for policies, (title, description) in POLICY_SETS.items():
+    for policies, (set_title, description) in POLICY_SETS.items():
         policy_set = verifier.policy_sets[policies]
         tallies: dict[tuple[str, str], _Tally] = {}
-        for row, action, by_whose, variant in requests:
+        for row, action, by_whose, adapt in requests:
             for context in contexts:
-                request = context if variant is None else registration_context(context, variant)
+                sent = adapt(context)
                 for whose, resources in by_whose.items():
                     for resource in resources:
-                        deciding = deciding_statement(policy_set, action, resource, request.values)
+                        deciding = deciding_statement(policy_set, action, resource, sent.values)
                         tallies.setdefault((row, f"{context.name} / {whose}"), _Tally()).add(deciding)
         policy_sets.append(
             {
                 "id": policies,
-                "title": f"Enrollment by device type, {title[0].lower()}{title[1:]}",
+                "title": f"{title}, {set_title[0].lower()}{set_title[1:]}",
                 "description": description,
                 "cells": [
                     _cell(row["id"], column["id"], tallies.get((row["id"], column["id"])), names, policies)
@@ -417,4 +451,61 @@ def _enrollment_grid(
                 ],
             }
         )
-    return {"rows": rows, "policySets": policy_sets}
+    return policy_sets
+
+
+def _ticket_grid(
+    verifier: Verifier, contexts: list[RequestContext], columns: list[dict[str, Any]], names: _StatementNames
+) -> dict[str, Any] | None:
+    """With the ``enrollment`` option (None without it): the enrollment steps (and ``iam:GetUser``,
+    which stays open) with the ticket and each way to miss it, as the Markdown's tables with and
+    without the ticket show them, counted per cell with their deciding statements.
+
+    ``{"carried": the ticket's label (what every request of the other grids carries), "rows":
+    [{id, label, description, group, ticket}] (``group``: the request, ``ticket``: whether it holds
+    the ticket), "policySets": [{id, title, description, cells}]}``."""
+    shown = shown_ticket_requests(verifier)
+    if not shown:
+        return None
+    intent = verifier.intent
+    devices = tuple(intent.arn(f"mfa/{name}") for name in DEVICE_NAMES)
+    # EnableMFADevice as the intended device type enrolls (a TOTP device, or a security key's Create).
+    registration = next(r for r in verifier.registrations if r.enrolls)
+    rows: list[dict[str, Any]] = []
+    # (row, action, whose -> resources, the ticket request)
+    requests: list[_Requests] = []
+    for number, request in enumerate(shown, start=1):
+        group = f"the ticket: {request.label}" if request.ticket else f"without the ticket: {request.label}"
+        for action, where in ticket_steps(intent):
+            row = f"ticket-{number}:{action}"
+            by_whose: dict[str, tuple[str, ...]]
+            if where == "own user":
+                by_whose = {OWN: intent.own_user_arns(), OTHER: intent.other_user_arns()}
+                place = "on alice's user (another user's: bob's)"
+            elif where == "mfa/*":
+                by_whose, place = {OWN: devices, OTHER: ()}, "on a virtual MFA device of any name"
+            else:
+                by_whose, place = {OWN: ("*",), OTHER: ()}, "on no resource in particular"
+            rows.append(
+                {
+                    "id": row,
+                    "label": action,
+                    "description": f"{action} {place}, {group}",
+                    "group": group,
+                    "ticket": request.ticket,
+                }
+            )
+            adapt = partial(_with_ticket_request, verifier, request, action, registration)
+            requests.append((row, action, by_whose, adapt))
+    title = "Enrollment with and without the ticket"
+    policy_sets = _tallied_policy_sets(verifier, title, rows, requests, contexts, columns, names)
+    return {"carried": shown[0].label, "rows": rows, "policySets": policy_sets}
+
+
+def _with_ticket_request(
+    verifier: Verifier, request: TicketRequest, action: str, registration: Registration, context: RequestContext
+) -> RequestContext:
+    """``context`` with the tag and source IP of ``request``; ``iam:EnableMFADevice`` as the
+    intended device type enrolls."""
+    sent = verifier.with_request(context, request)
+    return registration_context(sent, registration) if action == "iam:EnableMFADevice" else sent

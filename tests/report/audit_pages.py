@@ -93,6 +93,47 @@ def synthetic_audit(users: int, *, account_id: str = "123456789012", hostile: bo
     return audit_json(report, 22321)
 
 
+def organization_entry(
+    audit: Mapping[str, Any] | None, *, account_id: str | None = None, name: str, ou_path: str = "Root",
+    ou_ids: Sequence[str] = ("r-ab12",), status: str = "audited", reason: str | None = None,
+    management: bool = False, state: str = "ACTIVE", **others: Any,
+) -> dict[str, Any]:
+    """One account's entry as ``audit --organization --format json`` prints it (AccountEntry.as_dict:
+    docs/audit.md lists its fields), around ``audit`` (None: not audited); ``others`` are added
+    as they come (fields the page does not know)."""
+    if audit is not None:
+        account_id = audit["accountId"]
+    return {
+        "id": account_id, "name": name, "state": state, "ouPath": ou_path, "ouIds": list(ou_ids), "status": status,
+        "reason": reason, "managementAccount": management, "scpsApplied": audit is not None and not management,
+        "serviceControlPolicies": {"source": "none apply" if management else "read from AWS Organizations",
+                                   "levels": 0 if management else len(ou_ids) + 1},
+        "planned": [], "sharedPolicySets": audit is not None, "failing": bool(audit and audit["failing"]),
+        "summary": dict(audit["summary"]) if audit else None, "root": audit["root"] if audit else None,
+        "audit": audit, **others,
+    }
+
+
+def organization_summary(entries: Sequence[Mapping[str, Any]], **fields: Any) -> dict[str, Any]:
+    """The organization's own object of ``audit --organization --format json`` for ``entries``
+    (OrganizationReport.as_dict()['organization']), without filters; ``fields`` override or add."""
+    audited = [entry for entry in entries if entry["audit"] is not None]
+    totals: dict[str, int] = {}
+    for entry in audited:
+        for verdict, count in entry["audit"]["summary"].items():
+            totals[verdict] = totals.get(verdict, 0) + count
+    statuses = {status: sum(1 for entry in entries if entry["status"] == status)
+                for status in ("audited", "failed", "skipped")}
+    failing = any(entry["audit"]["failing"] for entry in audited)
+    return {
+        "id": "o-a1b2c3d4e5", "managementAccountId": "111111111111",
+        "caller": "arn:aws:sts::111111111111:assumed-role/Auditor/ci", "roleName": "OrganizationAccountAccessRole",
+        "scenario": "as the organization stands", "filters": {"accounts": [], "ou": []}, "accounts": statuses,
+        "summary": totals, "policySetsEvaluated": 7, "failing": failing,
+        "exitCode": 2 if statuses["failed"] else 1 if failing else 0, **fields,
+    }
+
+
 def single(audit: Mapping[str, Any]) -> list[dict[str, Any]]:
     """A single-account audit as the renderer's list of entries."""
     return [{"id": audit["accountId"], "name": None, "ouPath": None, "status": "audited", "reason": None,

@@ -9,7 +9,10 @@ import functools
 import io
 import json
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
+
+from conftest import ROOT
 
 MARKS = {"allowed": "✓", "explicitDeny": "✕", "implicitDeny": "○"}
 NBSP = "\u00a0"
@@ -33,7 +36,10 @@ def explain_json(args: tuple[str, ...]) -> dict[str, Any]:
 def expected_cells(report: dict[str, Any]) -> list[dict[str, Any]]:
     """Every cell of explain's grids, as the page must show it."""
     found = []
-    for kind, source in (("actions", report["grid"]), ("enrollment", report["grid"]["enrollment"])):
+    grids = [("actions", report["grid"]), ("enrollment", report["grid"]["enrollment"])]
+    if report["grid"].get("ticket"):  # the enrollment option: with and without the ticket
+        grids.append(("ticket", report["grid"]["ticket"]))
+    for kind, source in grids:
         for policy_set in source["policySets"]:
             for cell in policy_set["cells"]:
                 counts = cell["counts"]
@@ -50,6 +56,20 @@ def expected_cells(report: dict[str, Any]) -> list[dict[str, Any]]:
                     }
                 )
     return found
+
+
+def ticket_stack(folder: Path) -> tuple[str, ...]:
+    """A stack whose policy has the ``enrollment`` option (the tag, with its defaults), in
+    ``folder``: the arguments of ``explain`` for it."""
+    (folder / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (folder / "Pulumi.ticket.yaml").write_text(
+        "config:\n  mfa-policy:groups: [developers]\n  mfa-policy:enrollment:\n    requireTag: {}\n"
+    )
+    return ("--stack", "ticket", "--cwd", str(folder))
+
+
+# The ticket ``ticket_stack`` and ``--enrollment-tag`` (without a value) ask for, as reports name it.
+DEFAULT_TICKET = "tag mfa-enrollment=allowed"
 
 
 def expected_guarantees(report: dict[str, Any]) -> list[dict[str, Any]]:

@@ -21,6 +21,8 @@ from audit_pages import (
     READ_AUDIT_DOM,
     SCRIPT_NAME,
     expected_users,
+    organization_entry,
+    organization_summary,
     single,
     synthetic_audit,
 )
@@ -54,18 +56,17 @@ def pages(tmp_path_factory):
         "single": single(synthetic_audit(60)),
         "hostile": single(hostile),
         "organization": [
-            {"id": "123456789012", "name": "production", "ouPath": "r-ab12/ou-prod", "status": "audited",
-             "reason": None, "scpsApplied": ["p-guardrail"], "audit": production},
-            {"id": "210987654321", "name": "staging", "ouPath": "r-ab12/ou-dev", "status": "audited",
-             "reason": None, "audit": staging},
-            {"id": "333333333333", "name": HOSTILE_ACCOUNT_NAME, "ouPath": "r-ab12", "status": "skipped",
-             "reason": "suspended", "audit": None},
+            organization_entry(production, name="production", ou_path="Root/prod", ou_ids=["r-ab12", "ou-ab12-prod"],
+                               costCenter={"team": "payments", "owner": None}),
+            organization_entry(staging, name="staging", ou_path="Root/dev", ou_ids=["r-ab12", "ou-ab12-dev"]),
+            organization_entry(None, account_id="333333333333", name=HOSTILE_ACCOUNT_NAME, status="skipped",
+                               state="SUSPENDED", reason="the account is suspended: not audited"),
         ],
     }
     written = {}
     for name, accounts in entries.items():
         path = folder / f"{name}.html"
-        organization = {"managementAccount": "111111111111"} if name == "organization" else None
+        organization = organization_summary(accounts) if name == "organization" else None
         path.write_text(render_audit(accounts, organization), encoding="utf-8")
         written[name] = (path, accounts)
     written["moto"] = _moto_page(folder)
@@ -163,6 +164,21 @@ def test_markup_in_names_renders_as_text_and_never_runs(browser, pages):
     with browser.load(path) as loaded:
         assert HOSTILE_ACCOUNT_NAME in loaded.page.locator("table.overview").inner_text()
         assert loaded.page.locator("b").count() == 0
+
+
+def test_the_organizations_header_names_it_and_no_raw_value_shows(browser, pages):
+    path, _ = pages["organization"]
+    with browser.load(path) as loaded:
+        title = loaded.page.title()
+        header = " ".join(loaded.page.locator("header").inner_text().split())
+        text = loaded.page.locator("body").inner_text()
+        field = loaded.page.locator("li[data-field='costCenter'] li").all_inner_texts()
+    assert title == "MFA audit of organization o-a1b2c3d4e5"
+    assert header.startswith("MFA audit of organization o-a1b2c3d4e5 Management account 111111111111;")
+    assert "Accounts: 3 (2 audited, 0 failed (could not be audited), 1 skipped)" in header
+    assert "Exit code: 1: an audited account fails" in header and "Filters" not in header
+    assert "None" not in text and "exitCode" not in text and "root: failing" not in text
+    assert field == ["team: payments", "owner: unknown"]
 
 
 def test_the_audit_pages_are_valid_html(pages):

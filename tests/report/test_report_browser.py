@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from report_browser import REQUIRED, chromium, java, missing
 from report_pages import (
+    DEFAULT_TICKET,
     HOSTILE_FILE_NAME,
     MARKUP_SID,
     READ_DOM,
@@ -24,6 +25,7 @@ from report_pages import (
     explain_json,
     explain_output,
     hostile_policy,
+    ticket_stack,
 )
 
 from conftest import REFERENCE, ROOT
@@ -59,6 +61,7 @@ def pages(tmp_path_factory):
         "aws-reference": ("--policy-file", str(REFERENCE / "aws-reference-policy.json")),
         "organization": ("--organization",),
         "hostile": ("--policy-file", str(hostile)),
+        "ticket": ticket_stack(tmp_path_factory.mktemp("ticket-stack")),
     }
     written = {}
     for name, args in targets.items():
@@ -68,7 +71,7 @@ def pages(tmp_path_factory):
     return written
 
 
-NAMES = ["dev", "prod", "seed-2014", "aws-reference", "organization", "hostile"]
+NAMES = ["dev", "prod", "seed-2014", "aws-reference", "organization", "hostile", "ticket"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -106,6 +109,30 @@ def test_the_rendered_grid_and_guarantees_are_the_jsons(browser, pages, name):
     for entity in ("&amp;", "&lt;", "&gt;", "&#39;", "&quot;"):
         assert entity not in dom["text"]
     assert report["target"] in dom["text"]
+
+
+def test_with_the_enrollment_option_the_ticket_shows_above_the_grid_and_enrollment_without_it_below(
+    browser, pages
+):
+    path, report = pages["ticket"]
+    with browser.load(path) as loaded:
+        page = loaded.page
+        note = page.locator("#picture p.ticket-note")
+        note_text = " ".join(note.inner_text().split())
+        note_bottom = note.bounding_box()["y"] + note.bounding_box()["height"]
+        first_grid_top = page.locator("#picture table.grid").first.bounding_box()["y"]
+        heads = page.locator("#ticket table.grid tr.group th").all_inner_texts()
+        ticket_grids = page.locator("#ticket table.grid[data-grid='ticket']").count()
+        legend = page.locator("#statements td.sid").all_inner_texts()
+        without = page.locator(
+            "#ticket table.grid[data-policy-set='next to allow-all'] tr.group[data-ticket='false'] th"
+        ).first.inner_text()
+    assert f"carries the ticket: {DEFAULT_TICKET}" in note_text
+    assert note_bottom <= first_grid_top  # read before the grid it explains
+    assert ticket_grids == 2 and heads[0] == f"the ticket: {DEFAULT_TICKET}"
+    assert without.startswith("without the ticket: ")
+    assert any(sid.startswith("DenyMfaEnrollment") for sid in legend)
+    assert report["grid"]["ticket"]["carried"] == DEFAULT_TICKET
 
 
 def test_markup_in_sids_and_file_names_renders_as_text_and_never_runs(browser, pages):

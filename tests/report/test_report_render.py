@@ -12,6 +12,7 @@ from html import unescape
 
 import pytest
 from report_pages import (
+    DEFAULT_TICKET,
     HOSTILE_FILE_NAME,
     MARKUP_SID,
     SCRIPT_SID,
@@ -21,6 +22,7 @@ from report_pages import (
     explain_output,
     hostile_policy,
     read_html,
+    ticket_stack,
     without_titles,
 )
 
@@ -35,6 +37,8 @@ TARGETS = {
     "aws-reference": ["--policy-file", str(REFERENCE / "aws-reference-policy.json")],
     "organization": ["--organization", "--max-mfa-age-seconds", "900"],
     "security-keys": ["--mfa-devices", "security_keys", "--security-key-certification", "fido=L2"],
+    "enrollment-tag": ["--enrollment-tag", "mfa-enrollment=allowed"],
+    "enrollment-network": ["--enrollment-tag", "--enrollment-source-ips", "203.0.113.0/24"],
 }
 
 
@@ -60,6 +64,66 @@ def test_the_picture_shows_exactly_the_jsons_cells_and_guarantees(capsys, target
         assert statement["id"] in page.legend
         if statement["sid"] is not None:
             assert statement["sid"] in page.legend[statement["id"]]
+
+
+@pytest.fixture(scope="module")
+def ticket_stack_args(tmp_path_factory):
+    return list(ticket_stack(tmp_path_factory.mktemp("ticket-stack")))
+
+
+@pytest.mark.parametrize("target", ["stack", "enrollment-tag", "enrollment-network"])
+def test_with_the_enrollment_option_the_page_shows_the_ticket_and_enrollment_without_it(
+    capsys, ticket_stack_args, target
+):
+    args = ticket_stack_args if target == "stack" else TARGETS[target]
+    report = explain(capsys, args, "json")
+    html = explain(capsys, args, "html")
+    page = read_html(html)
+    ticket = report["grid"]["ticket"]
+    carried = DEFAULT_TICKET + (", from 203.0.113.1 (inside)" if target == "enrollment-network" else "")
+    # The ticket the requests carry, as the Markdown's "every request in the tables carries ...".
+    assert ticket["carried"] == carried
+    assert report["ticket"]["alone"][0]["request"] == f"the ticket: {carried}"
+    text = " ".join("".join(page.text).split())
+    assert f"every request in these grids (and in enrollment by device type) carries the ticket: {carried}." in text
+    assert "Enrollment with and without the ticket, next to allow-all" in text
+    # Every way to miss the ticket the Markdown shows heads its rows, with the ticket's first.
+    shown = list(dict.fromkeys(row["request"] for row in report["ticket"]["alone"]))
+    groups = re.findall(r'<tr class="group" data-ticket="(true|false)"><th [^>]*>([^<]*)</th>', html)
+    assert [label.removeprefix("without the ticket: ") for _, label in groups] == shown * 2
+    assert [flag for flag, _ in groups] == (["true"] + ["false"] * (len(shown) - 1)) * 2
+    # The grid's cells are the JSON's, decided as the Markdown's tables say.
+    ticket_cells = [cell for cell in without_titles(page.cells) if cell["grid"] == "ticket"]
+    assert ticket_cells == [cell for cell in expected_cells(report) if cell["grid"] == "ticket"]
+    markdown = {(row["request"].removeprefix("the ticket: "), row["action"]): row["cells"]
+                for row in report["ticket"]["next to allow-all"]}
+    rows = {row["id"]: row for row in ticket["rows"]}
+    for cell in ticket_cells:
+        if cell["policySet"] != "next to allow-all":
+            continue
+        row = rows[cell["row"]]
+        request = row["group"].removeprefix("the ticket: ").removeprefix("without the ticket: ")
+        decision = markdown[(request, row["label"])][cell["column"]]
+        assert cell["state"] == {"allow": "allowed", "-": "none"}.get(decision, cell["state"])
+        if decision == "deny":
+            assert cell["state"] in ("explicitDeny", "implicitDeny")
+    # Without the ticket and without MFA, enrollment is denied by the policy's enrollment gate:
+    # its Sids decide cells and are listed with the deciding statements.
+    gates = [s for s in report["grid"]["statements"] if (s["sid"] or "").startswith("DenyMfaEnrollment")]
+    assert gates
+    for statement in gates:
+        assert statement["sid"] in page.legend[statement["id"]]
+        assert any(statement["id"] in cell["statements"] for cell in ticket_cells)
+    enable = next(row["id"] for row in ticket["rows"] if not row["ticket"] and row["label"] == "iam:EnableMFADevice")
+    denied = next(c for c in ticket_cells if c["row"] == enable and c["column"] == "console / own")
+    assert denied["state"] == "explicitDeny" and set(denied["statements"]) <= {g["id"] for g in gates}
+
+
+def test_without_the_enrollment_option_there_is_no_ticket(capsys):
+    report = explain(capsys, TARGETS["defaults"], "json")
+    html = explain(capsys, TARGETS["defaults"], "html")
+    assert report["grid"]["ticket"] is None
+    assert 'id="ticket"' not in html and "carries the ticket" not in html
 
 
 def test_a_cells_title_tells_its_counts_and_deciding_sids(capsys):
