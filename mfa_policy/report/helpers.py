@@ -40,6 +40,11 @@ def thousands(number: int) -> str:
     return f"{number:,}"
 
 
+def counted(number: int, noun: str) -> str:
+    """``1, "user"`` -> ``1 user``; ``1000, "user"`` -> ``1,000 users``."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 def bar_segments(counts: Mapping[str, int], order: Sequence[str] = STATES) -> list[dict[str, Any]]:
     """The stacked bar of a cell: ``[{state, x, width}]`` over ``BAR_WIDTH``, in ``order`` (the
     grid's ``STATES``; the audit's verdicts, worst first).
@@ -107,6 +112,7 @@ def verdict_label(verdict: str) -> str:
 
 FILTERS = {
     "thousands": thousands,
+    "counted": counted,
     "bar_segments": bar_segments,
     "by_row": by_row,
     "counterexample_fields": counterexample_fields,
