@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # for type checkers; at run time __getattr__ below imports th
     from mfa_policy.components.organization import OrganizationMfaGuardrail, OrganizationMfaGuardrailArgs
     from mfa_policy.components.require_mfa import DeployerLockoutError, RequireMfaPolicy, RequireMfaPolicyArgs
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "SELF_SERVICE_NAMES",

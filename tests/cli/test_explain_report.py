@@ -105,7 +105,7 @@ def test_without_the_report_extra_one_line_says_how_to_install_it(tmp_path):
     assert completed.returncode == 2
     assert completed.stderr == (
         "error: an HTML report needs the 'report' extra (jinja2 is not installed): pip install "
-        "'mfa-policy[report] @ git+<repository URL>@v0.2.0' (in a checkout: pip install -e '.[report]'; make test "
+        "'mfa-policy[report] @ git+<repository URL>@v0.3.0' (in a checkout: pip install -e '.[report]'; make test "
         "installs every extra)\n"
     )
     assert not output.exists()
