@@ -170,7 +170,8 @@ class OrganizationReport:
                 "accounts": {status: len(self.by_status(status)) for status in (AUDITED, FAILED, SKIPPED)},
                 "summary": self.counts(),
                 "policySetsEvaluated": self.policy_sets,
-                "failing": self.failing,
+                # The run does not pass: an account fails, could not be audited, or none was.
+                "failing": self.exit_code != 0,
                 "exitCode": self.exit_code,
             },
             "accounts": [entry.as_dict() for entry in self.entries],

@@ -214,6 +214,7 @@ def test_the_whole_organization_as_json(org, credentials_env, refusing, capsys, 
     organization = report["organization"]
     assert organization["accounts"] == {"audited": 5, "failed": 1, "skipped": 1}
     assert organization["managementAccountId"] == MANAGEMENT and organization["exitCode"] == 2
+    assert organization["failing"] is True  # whenever the run does not pass, exit 2 too
     # prod and stage (same OU) share their sets, alice's differing by the account ID only: 2 of
     # stage's sets cost nothing. (dev's path has one more level, so its sets are other sets.)
     assert organization["policySetsEvaluated"] == sum(
