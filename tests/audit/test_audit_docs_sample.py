@@ -26,7 +26,7 @@ from test_audit_moto import (  # noqa: F401  (fixtures)
     moto_url,
 )
 
-from conftest import ROOT
+from conftest import ROOT, same_under_any_botocore
 from mfa_policy.cli import main
 from mfa_policy.policy.document import build_policy_document
 
@@ -68,14 +68,7 @@ def build(account: Account) -> None:
 
 
 def _normalized(text: str) -> str:
-    text = re.sub(r"\d{4}-\d{2}-\d{2}", "YYYY-MM-DD", text)
-    # Why centralized root access is unknown depends on botocore: the docs show a botocore that
-    # knows iam:ListOrganizationsFeatures (moto answers it in a shape botocore cannot parse); the
-    # lowest botocore allowed (make test-lowest) predates the call and says so instead.
-    return text.replace(
-        "unknown: this botocore predates iam:ListOrganizationsFeatures)",
-        "unknown: ListOrganizationsFeatures failed: an answer botocore cannot parse)",
-    )
+    return same_under_any_botocore(re.sub(r"\d{4}-\d{2}-\d{2}", "YYYY-MM-DD", text))
 
 
 def _docs_sample() -> str:
