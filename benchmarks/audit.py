@@ -13,12 +13,14 @@ nothing.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
@@ -127,6 +129,21 @@ def timed(label: str, snapshot: AccountSnapshot, catalog: Catalog, per: str, goa
     print("verdicts: " + ", ".join(f"{count} {verdict}" for verdict, count in report.counts().items()))
 
 
+@contextlib.contextmanager
+def moto_endpoint() -> Iterator[str]:
+    """moto in server mode on 127.0.0.1 with moto's fake keys in the environment: yields its URL."""
+    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)  # a log line per request otherwise
+    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "us-east-1"})
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
 def distinct() -> None:
     timed("distinct sets", distinct_snapshot(), load_catalog(), "set", "under 10 s")
 
@@ -135,14 +152,7 @@ def main() -> None:
     if "--distinct-only" in sys.argv:
         distinct()
         return
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1"})
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    try:
+    with moto_endpoint() as url:
         start = time.perf_counter()
         build(url)
         print(f"built {USERS} users, {GROUPS} groups, {POLICIES} policies in moto: {time.perf_counter() - start:.1f} s")
@@ -151,8 +161,6 @@ def main() -> None:
         snapshot = read_account(endpoint_url=url)
         print(f"AWS reads (GetAccountAuthorizationDetails, credential report, {USERS} ListMFADevices): "
               f"{time.perf_counter() - start:.2f} s against moto on 127.0.0.1")
-    finally:
-        server.stop()
 
     start = time.perf_counter()
     catalog = load_catalog()

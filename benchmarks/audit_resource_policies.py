@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
-import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from audit import ACCOUNT, USERS, build  # the same account as benchmarks/audit.py
+from audit import ACCOUNT, USERS, build, moto_endpoint  # the same account as benchmarks/audit.py
 
 from mfa_policy.audit.aws import read_account
 from mfa_policy.audit.verdicts import audit
@@ -79,14 +76,7 @@ def build_resources(url: str) -> None:
 
 
 def main() -> None:
-    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
-    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1"})
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    try:
+    with moto_endpoint() as url:
         start = time.perf_counter()
         build(url)
         build_resources(url)
@@ -98,8 +88,6 @@ def main() -> None:
         start = time.perf_counter()
         snapshot = read_account(endpoint_url=url)
         reads_with = time.perf_counter() - start
-    finally:
-        server.stop()
     policies = snapshot.resource_policies or ()
     print(f"AWS reads: {reads_without:.2f} s without resource policies, {reads_with:.2f} s with them "
           f"({len(policies)} policies in us-east-1) against moto on 127.0.0.1")
